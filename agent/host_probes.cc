@@ -1,0 +1,498 @@
+#include "agent/host_probes.h"
+
+#include <fcntl.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <filesystem>
+#include <map>
+#include <regex>
+#include <system_error>
+#include <utility>
+
+#include "common/labels.h"
+#include "common/log.h"
+
+namespace vitals::agent {
+namespace {
+
+// /proc/stat counts CPU time in USER_HZ ticks, which the kernel fixes at 100
+// for user space on every architecture node_exporter supports.
+constexpr double kUserHz = 100;
+
+// node_exporter 1.5's defaults for --collector.filesystem.mount-points-exclude
+// and --collector.filesystem.fs-types-exclude.
+constexpr char kMountPointsExclude[] =
+    "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)";
+constexpr char kFsTypesExclude[] =
+    "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|"
+    "iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|"
+    "sysfs|tracefs)$";
+
+MetricDesc Counter(std::string name, std::string help) {
+  return MetricDesc{std::move(name), MetricType::kCounter, std::move(help)};
+}
+
+MetricDesc Gauge(std::string name, std::string help) {
+  return MetricDesc{std::move(name), MetricType::kGauge, std::move(help)};
+}
+
+// The metrics whose names are fixed, with node_exporter's help texts.
+struct NodeDescs {
+  MetricDesc cpu_seconds =
+      Counter("node_cpu_seconds_total", "Seconds the CPUs spent in each mode.");
+  MetricDesc cpu_guest_seconds = Counter("node_cpu_guest_seconds_total",
+                                         "Seconds the CPUs spent in guests (VMs) for each mode.");
+  MetricDesc intr = Counter("node_intr_total", "Total number of interrupts serviced.");
+  MetricDesc context_switches =
+      Counter("node_context_switches_total", "Total number of context switches.");
+  MetricDesc forks = Counter("node_forks_total", "Total number of forks.");
+  MetricDesc boot_time = Gauge("node_boot_time_seconds", "Node boot time, in unixtime.");
+  MetricDesc procs_running = Gauge("node_procs_running", "Number of processes in runnable state.");
+  MetricDesc procs_blocked =
+      Gauge("node_procs_blocked", "Number of processes blocked waiting for I/O to complete.");
+  MetricDesc load1 = Gauge("node_load1", "1m load average.");
+  MetricDesc load5 = Gauge("node_load5", "5m load average.");
+  MetricDesc load15 = Gauge("node_load15", "15m load average.");
+  MetricDesc fs_size = Gauge("node_filesystem_size_bytes", "Filesystem size in bytes.");
+  MetricDesc fs_free = Gauge("node_filesystem_free_bytes", "Filesystem free space in bytes.");
+  MetricDesc fs_avail = Gauge("node_filesystem_avail_bytes",
+                              "Filesystem space available to non-root users in bytes.");
+  MetricDesc fs_files = Gauge("node_filesystem_files", "Filesystem total file nodes.");
+  MetricDesc fs_files_free =
+      Gauge("node_filesystem_files_free", "Filesystem total free file nodes.");
+  MetricDesc fs_readonly = Gauge("node_filesystem_readonly", "Filesystem read-only status.");
+  MetricDesc fs_device_error =
+      Gauge("node_filesystem_device_error",
+            "Whether an error occurred while getting statistics for the given device.");
+  MetricDesc network_up = Gauge("node_network_up", "Value is 1 if operstate is 'up', 0 otherwise.");
+  MetricDesc time = Gauge("node_time_seconds", "System time in seconds since epoch (1970).");
+  MetricDesc uname_info =
+      Gauge("node_uname_info", "Labeled system information as provided by the uname system call.");
+  MetricDesc scrape_success =
+      Gauge("node_scrape_collector_success", "node_exporter: Whether a collector succeeded.");
+};
+
+const NodeDescs& Descs() {
+  static const NodeDescs descs;
+  return descs;
+}
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Whitespace-separated fields, like Go's strings.Fields.
+std::vector<std::string_view> Fields(std::string_view s) {
+  std::vector<std::string_view> fields;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && IsSpace(s[i])) ++i;
+    size_t start = i;
+    while (i < s.size() && !IsSpace(s[i])) ++i;
+    if (i > start) fields.push_back(s.substr(start, i - start));
+  }
+  return fields;
+}
+
+std::vector<std::string_view> Lines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  while (!text.empty()) {
+    size_t end = text.find('\n');
+    lines.push_back(text.substr(0, end));
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+  return lines;
+}
+
+Status LineError(size_t line_index, std::string_view what, std::string_view line) {
+  return Status::InvalidArgument("line " + std::to_string(line_index + 1) + ": " +
+                                 std::string(what) + ": \"" + std::string(line) + "\"");
+}
+
+Result<double> ParseNumber(std::string_view s) {
+  double value = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc() || end != s.data() + s.size()) {
+    return Status::InvalidArgument("not a number: \"" + std::string(s) + "\"");
+  }
+  return value;
+}
+
+// Runs `parse` into a scratch set and moves the samples into *out only if it
+// succeeds, so a parser that fails halfway leaves *out unchanged.
+template <typename Parse>
+Status AllOrNothing(SampleSet* out, Parse parse) {
+  SampleSet scratch(out->default_timestamp_ms());
+  RETURN_IF_ERROR(parse(&scratch));
+  out->Append(std::move(scratch));
+  return Status::Ok();
+}
+
+// One "cpuN v1 v2 ..." line of /proc/stat. Kernels before 2.6.33 print fewer
+// columns; missing ones count as zero, like the procfs library.
+Status AddCpuLine(const std::vector<std::string_view>& fields, SampleSet* out) {
+  static constexpr std::array<std::string_view, 8> kModes = {"user",   "nice", "system",  "idle",
+                                                             "iowait", "irq",  "softirq", "steal"};
+  std::string_view id = fields[0].substr(3);
+  if (id.empty() ||
+      !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return Status::InvalidArgument("bad CPU name \"" + std::string(fields[0]) + "\"");
+  }
+  if (fields.size() < 2) return Status::InvalidArgument("CPU line without values");
+  std::array<double, kModes.size() + 2> seconds{};  // The modes, then guest and guest_nice.
+  for (size_t i = 0; i < seconds.size() && i + 1 < fields.size(); ++i) {
+    ASSIGN_OR_RETURN(double ticks, ParseNumber(fields[i + 1]));
+    seconds[i] = ticks / kUserHz;
+  }
+  const std::string cpu(id);
+  for (size_t i = 0; i < kModes.size(); ++i) {
+    out->Add(Descs().cpu_seconds, {{"cpu", cpu}, {"mode", std::string(kModes[i])}}, seconds[i]);
+  }
+  // The kernel also counts guest time in user and nice; node_exporter reports
+  // it separately without subtracting.
+  out->Add(Descs().cpu_guest_seconds, {{"cpu", cpu}, {"mode", "user"}}, seconds[8]);
+  out->Add(Descs().cpu_guest_seconds, {{"cpu", cpu}, {"mode", "nice"}}, seconds[9]);
+  return Status::Ok();
+}
+
+// The node_exporter name of a meminfo field: "Active(anon)" -> "Active_anon".
+std::string MeminfoKey(std::string_view field) {
+  size_t open = field.find('(');
+  size_t close = field.rfind(')');
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open) {
+    return std::string(field);
+  }
+  return std::string(field.substr(0, open)) + "_" +
+         std::string(field.substr(open + 1, close - open - 1)) +
+         std::string(field.substr(close + 1));
+}
+
+// Decodes the octal escapes the kernel writes into /proc/mounts for space,
+// tab, newline and backslash (e.g. "\040").
+std::string DecodeOctalEscapes(std::string_view s) {
+  auto is_octal = [](char c) { return c >= '0' && c <= '7'; };
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3' &&
+        is_octal(s[i + 2]) && is_octal(s[i + 3])) {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+bool HasMountOption(std::string_view options, std::string_view option) {
+  while (!options.empty()) {
+    size_t comma = options.find(',');
+    if (options.substr(0, comma) == option) return true;
+    if (comma == std::string_view::npos) break;
+    options.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// The whole file at `path`. /proc files report size 0, so this reads until EOF.
+Result<std::string> ReadFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    std::string msg = path + ": " + std::generic_category().message(err);
+    return err == ENOENT ? Status::NotFound(msg) : Status::IOError(msg);
+  }
+  std::string contents;
+  char buf[8192];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return Status::IOError(path + ": " + std::generic_category().message(err));
+    }
+    if (n == 0) break;
+    contents.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return contents;
+}
+
+// Reads `path` and runs `parse` on it; errors name the file.
+Status ParseFile(const std::string& path, Status (*parse)(std::string_view, SampleSet*),
+                 SampleSet* out) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  Status st = parse(text, out);
+  return st.ok() ? st : st.WithContext(path);
+}
+
+Status CollectUname(SampleSet* out) {
+  struct utsname u {};
+  if (::uname(&u) != 0) {
+    return Status::IOError("uname: " + std::generic_category().message(errno));
+  }
+  out->Add(Descs().uname_info,
+           {{"sysname", u.sysname},
+            {"release", u.release},
+            {"version", u.version},
+            {"machine", u.machine},
+            {"nodename", u.nodename},
+            {"domainname", u.domainname}},
+           1);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ParseProcStat(std::string_view text, SampleSet* out) {
+  static const std::map<std::string_view, const MetricDesc*> kSingleValues = {
+      {"intr", &Descs().intr},
+      {"ctxt", &Descs().context_switches},
+      {"btime", &Descs().boot_time},
+      {"processes", &Descs().forks},
+      {"procs_running", &Descs().procs_running},
+      {"procs_blocked", &Descs().procs_blocked},
+  };
+  return AllOrNothing(out, [&](SampleSet* set) -> Status {
+    std::vector<std::string_view> lines = Lines(text);
+    bool saw_cpu = false;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      std::vector<std::string_view> fields = Fields(lines[i]);
+      if (fields.empty() || fields[0] == "cpu") continue;  // The aggregate is left to PromQL.
+      if (fields[0].starts_with("cpu")) {
+        Status st = AddCpuLine(fields, set);
+        if (!st.ok()) return LineError(i, st.message(), lines[i]);
+        saw_cpu = true;
+        continue;
+      }
+      auto it = kSingleValues.find(fields[0]);
+      if (it == kSingleValues.end()) continue;  // softirq and future additions.
+      if (fields.size() < 2) return LineError(i, "missing value", lines[i]);
+      // For intr the first number is the total; the per-IRQ counts follow.
+      Result<double> value = ParseNumber(fields[1]);
+      if (!value.ok()) return LineError(i, value.status().message(), lines[i]);
+      set->Add(*it->second, {}, *value);
+    }
+    if (!saw_cpu) return Status::InvalidArgument("no per-CPU lines");
+    return Status::Ok();
+  });
+}
+
+Status ParseMeminfo(std::string_view text, SampleSet* out) {
+  return AllOrNothing(out, [&](SampleSet* set) -> Status {
+    std::vector<std::string_view> lines = Lines(text);
+    for (size_t i = 0; i < lines.size(); ++i) {
+      std::vector<std::string_view> fields = Fields(lines[i]);
+      if (fields.empty()) continue;  // Some kernels print stray blank lines.
+      if (fields.size() > 3 || fields.size() < 2 || !fields[0].ends_with(':')) {
+        return LineError(i, "expected \"Field: value [kB]\"", lines[i]);
+      }
+      Result<double> value = ParseNumber(fields[1]);
+      if (!value.ok()) return LineError(i, value.status().message(), lines[i]);
+      std::string key = MeminfoKey(fields[0].substr(0, fields[0].size() - 1));
+      double v = *value;
+      if (fields.size() == 3) {
+        if (fields[2] != "kB") return LineError(i, "unknown unit", lines[i]);
+        v *= 1024;
+        key += "_bytes";
+      }
+      std::string name = "node_memory_" + key;
+      if (!IsValidMetricName(name)) {
+        return LineError(i, "field is not a valid metric name", lines[i]);
+      }
+      // node_exporter makes fields ending in _total counters.
+      MetricType type = key.ends_with("_total") ? MetricType::kCounter : MetricType::kGauge;
+      set->Add(MetricDesc{std::move(name), type, "Memory information field " + key + "."}, {}, v);
+    }
+    return Status::Ok();
+  });
+}
+
+Status ParseLoadavg(std::string_view text, SampleSet* out) {
+  return AllOrNothing(out, [&](SampleSet* set) -> Status {
+    std::vector<std::string_view> fields = Fields(text);
+    if (fields.size() < 3) {
+      return Status::InvalidArgument("expected at least 3 fields: \"" + std::string(Trim(text)) +
+                                     "\"");
+    }
+    const MetricDesc* descs[] = {&Descs().load1, &Descs().load5, &Descs().load15};
+    for (size_t i = 0; i < 3; ++i) {
+      ASSIGN_OR_RETURN(double value, ParseNumber(fields[i]));
+      set->Add(*descs[i], {}, value);
+    }
+    return Status::Ok();
+  });
+}
+
+Status ParseNetDev(std::string_view text, SampleSet* out) {
+  return AllOrNothing(out, [&](SampleSet* set) -> Status {
+    std::vector<std::string_view> lines = Lines(text);
+    // Line 1 groups the columns ("Inter-| Receive | Transmit"); line 2 names them.
+    if (lines.size() < 2) return Status::InvalidArgument("missing header lines");
+    std::vector<std::string_view> groups;
+    for (std::string_view rest = lines[1];;) {
+      size_t bar = rest.find('|');
+      groups.push_back(rest.substr(0, bar));
+      if (bar == std::string_view::npos) break;
+      rest.remove_prefix(bar + 1);
+    }
+    if (groups.size() != 3) return LineError(1, "expected interface|receive|transmit", lines[1]);
+    std::vector<MetricDesc> descs;
+    for (std::string_view direction : {"receive", "transmit"}) {
+      for (std::string_view column : Fields(groups[direction == "receive" ? 1 : 2])) {
+        std::string key = std::string(direction) + "_" + std::string(column);
+        std::string name = "node_network_" + key + "_total";
+        if (!IsValidMetricName(name)) return LineError(1, "bad column name", lines[1]);
+        descs.push_back(Counter(std::move(name), "Network device statistic " + key + "."));
+      }
+    }
+    for (size_t i = 2; i < lines.size(); ++i) {
+      if (Trim(lines[i]).empty()) continue;
+      // Old kernels print no space after the colon ("eth0:123"), so split on it.
+      size_t colon = lines[i].find(':');
+      if (colon == std::string_view::npos) return LineError(i, "missing device name", lines[i]);
+      std::string device(Trim(lines[i].substr(0, colon)));
+      std::vector<std::string_view> values = Fields(lines[i].substr(colon + 1));
+      if (device.empty() || values.size() != descs.size()) {
+        return LineError(i, "expected " + std::to_string(descs.size()) + " values", lines[i]);
+      }
+      for (size_t k = 0; k < values.size(); ++k) {
+        Result<double> value = ParseNumber(values[k]);
+        if (!value.ok()) return LineError(i, value.status().message(), lines[i]);
+        set->Add(descs[k], {{"device", device}}, *value);
+      }
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<MountEntry>> ParseMounts(std::string_view text) {
+  std::vector<MountEntry> mounts;
+  std::vector<std::string_view> lines = Lines(text);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::vector<std::string_view> fields = Fields(lines[i]);
+    if (fields.empty()) continue;
+    if (fields.size() < 4) {
+      return LineError(i, "expected device, mount point, type and options", lines[i]);
+    }
+    mounts.push_back(MountEntry{DecodeOctalEscapes(fields[0]), DecodeOctalEscapes(fields[1]),
+                                DecodeOctalEscapes(fields[2]), DecodeOctalEscapes(fields[3])});
+  }
+  return mounts;
+}
+
+bool IsIgnoredFilesystem(const MountEntry& m) {
+  static const std::regex kMountPoints(kMountPointsExclude);
+  static const std::regex kFsTypes(kFsTypesExclude);
+  return std::regex_search(m.mountpoint, kMountPoints) || std::regex_search(m.fstype, kFsTypes);
+}
+
+std::vector<MountEntry> SelectFilesystems(std::vector<MountEntry> mounts) {
+  std::vector<MountEntry> visible;
+  std::map<std::string, size_t, std::less<>> index;  // Mount point -> position in `visible`.
+  for (MountEntry& m : mounts) {
+    auto [it, inserted] = index.try_emplace(m.mountpoint, visible.size());
+    if (inserted) {
+      visible.push_back(std::move(m));
+    } else {
+      visible[it->second] = std::move(m);
+    }
+  }
+  std::erase_if(visible, IsIgnoredFilesystem);
+  return visible;
+}
+
+void AddFilesystemSamples(const MountEntry& m, const struct statvfs* st, SampleSet* out) {
+  const NodeDescs& d = Descs();
+  const Labels labels = {{"device", m.device}, {"fstype", m.fstype}, {"mountpoint", m.mountpoint}};
+  out->Add(d.fs_device_error, labels, st == nullptr ? 1 : 0);
+  if (st == nullptr) return;
+  // POSIX counts blocks in f_frsize units; Linux sets it equal to f_bsize
+  // (node_exporter's multiplier) except on file systems that differ.
+  double block = static_cast<double>(st->f_frsize != 0 ? st->f_frsize : st->f_bsize);
+  out->Add(d.fs_size, labels, static_cast<double>(st->f_blocks) * block);
+  out->Add(d.fs_free, labels, static_cast<double>(st->f_bfree) * block);
+  out->Add(d.fs_avail, labels, static_cast<double>(st->f_bavail) * block);
+  out->Add(d.fs_files, labels, static_cast<double>(st->f_files));
+  out->Add(d.fs_files_free, labels, static_cast<double>(st->f_ffree));
+  out->Add(d.fs_readonly, labels, HasMountOption(m.options, "ro") ? 1 : 0);
+}
+
+HostProbe::HostProbe(HostPaths paths, const Clock& clock)
+    : paths_(std::move(paths)), clock_(clock) {}
+
+void HostProbe::Collect(SampleSet* out) {
+  Report(ParseFile(paths_.proc + "/stat", ParseProcStat, out), {"cpu", "stat"}, out);
+  Report(ParseFile(paths_.proc + "/meminfo", ParseMeminfo, out), {"meminfo"}, out);
+  Report(ParseFile(paths_.proc + "/loadavg", ParseLoadavg, out), {"loadavg"}, out);
+  Report(ParseFile(paths_.proc + "/net/dev", ParseNetDev, out), {"netdev"}, out);
+  Report(CollectNetClass(out), {"netclass"}, out);
+  Report(CollectFilesystems(out), {"filesystem"}, out);
+  out->Add(Descs().time, {}, static_cast<double>(clock_.NowMillis()) / 1000);
+  Report(Status::Ok(), {"time"}, out);
+  Report(CollectUname(out), {"uname"}, out);
+}
+
+Status HostProbe::CollectNetClass(SampleSet* out) const {
+  const std::filesystem::path dir = std::filesystem::path(paths_.sys) / "class" / "net";
+  std::error_code ec;
+  std::vector<std::string> devices;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    // Skips plain files such as bonding_masters; devices are (links to) directories.
+    std::error_code dir_ec;
+    if (std::filesystem::is_directory(it->path(), dir_ec)) {
+      devices.push_back(it->path().filename().string());
+    }
+  }
+  if (ec) return Status::IOError(dir.string() + ": " + ec.message());
+  std::sort(devices.begin(), devices.end());
+  for (const std::string& device : devices) {
+    // An unreadable operstate counts as not up, as in node_exporter.
+    Result<std::string> state = ReadFile((dir / device / "operstate").string());
+    bool up = state.ok() && Trim(*state) == "up";
+    out->Add(Descs().network_up, {{"device", device}}, up ? 1 : 0);
+  }
+  return Status::Ok();
+}
+
+Status HostProbe::CollectFilesystems(SampleSet* out) const {
+  const std::string path = paths_.proc + "/mounts";
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  Result<std::vector<MountEntry>> mounts = ParseMounts(text);
+  if (!mounts.ok()) return mounts.status().WithContext(path);
+  // statvfs can block on a dead network mount; node_exporter guards that with
+  // a timeout per mount, which this probe does not have yet.
+  for (const MountEntry& m : SelectFilesystems(std::move(mounts).value())) {
+    struct statvfs st {};
+    bool ok = ::statvfs(m.mountpoint.c_str(), &st) == 0;
+    AddFilesystemSamples(m, ok ? &st : nullptr, out);
+  }
+  return Status::Ok();
+}
+
+void HostProbe::Report(const Status& status, std::initializer_list<std::string_view> collectors,
+                       SampleSet* out) {
+  for (std::string_view collector : collectors) {
+    out->Add(Descs().scrape_success, {{"collector", std::string(collector)}}, status.ok() ? 1 : 0);
+  }
+  if (status.ok()) return;
+  std::string_view subsystem = *collectors.begin();
+  if (logged_failures_.contains(subsystem)) return;
+  logged_failures_.emplace(subsystem);
+  LOG_WARN << "host probe " << subsystem
+           << " failed, skipping it (later failures are not logged): " << status.ToString();
+}
+
+}  // namespace vitals::agent

@@ -1,0 +1,51 @@
+#include "collector/collector.h"
+
+#include "common/log.h"
+#include "common/version.h"
+
+namespace vitals::collector {
+
+Result<std::unique_ptr<Collector>> Collector::Start(const CollectorConfig& config,
+                                                    const Clock& clock) {
+  std::unique_ptr<Collector> c(new Collector());
+  c->registry_ = std::make_shared<prometheus::Registry>();
+  c->metrics_ = std::make_unique<CollectorMetrics>(*c->registry_);
+
+  storage::Options store_options;
+  store_options.path = config.storage.path;
+  auto store = storage::Store::Open(store_options);
+  if (!store.ok()) return store.status().WithContext("storage");
+  c->store_ = std::move(store).value();
+
+  WebOptions web_options;
+  RETURN_IF_ERROR(ParseHostPort(config.web.listen, &web_options.host, &web_options.port));
+  auto web = WebServer::Start(web_options, *c->store_, *c->registry_, clock,
+                              [ready = &c->ready_] { return ready->load(); });
+  if (!web.ok()) return web.status().WithContext("web");
+  c->web_ = std::move(web).value();
+
+  IngestOptions ingest_options;
+  ingest_options.listen = config.ingest.listen;
+  ingest_options.max_message_size = config.ingest.max_message_size;
+  auto ingest = IngestServer::Start(ingest_options, *c->store_, *c->metrics_, clock);
+  if (!ingest.ok()) return ingest.status().WithContext("ingest");
+  c->ingest_ = std::move(ingest).value();
+
+  c->ready_ = true;
+  LOG_INFO << "collector " << kVersion << " (" << kRevision << ") ready; storage at "
+           << config.storage.path;
+  return c;
+}
+
+Collector::~Collector() { Stop(); }
+
+void Collector::Stop() {
+  ready_ = false;
+  if (ingest_) ingest_->Stop();
+  if (web_) web_->Stop();
+  ingest_.reset();
+  web_.reset();
+  store_.reset();
+}
+
+}  // namespace vitals::collector

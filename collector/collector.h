@@ -1,0 +1,47 @@
+#pragma once
+
+#include <memory>
+
+#include <prometheus/registry.h>
+
+#include "collector/collector_config.h"
+#include "collector/collector_metrics.h"
+#include "collector/ingest_server.h"
+#include "collector/web_server.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "storage/store.h"
+
+namespace vitals::collector {
+
+// A running collector: storage, the ingest socket and the web server, wired
+// together from a CollectorConfig. Start and Stop from one thread.
+class Collector {
+ public:
+  // Opens storage, binds the ingest endpoint and the web address. On error
+  // nothing is left running.
+  static Result<std::unique_ptr<Collector>> Start(const CollectorConfig& config,
+                                                  const Clock& clock = Clock::Real());
+  ~Collector();
+  Collector(const Collector&) = delete;
+  Collector& operator=(const Collector&) = delete;
+
+  // Stops ingest first (so no batch is acknowledged after), then the web
+  // server, then closes storage. Idempotent.
+  void Stop();
+
+  const std::string& ingest_endpoint() const { return ingest_->endpoint(); }
+  int web_port() const { return web_->port(); }
+
+ private:
+  Collector() = default;
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<CollectorMetrics> metrics_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<IngestServer> ingest_;
+  std::unique_ptr<WebServer> web_;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace vitals::collector

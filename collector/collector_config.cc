@@ -1,0 +1,83 @@
+#include "collector/collector_config.h"
+
+#include <charconv>
+
+#include "common/config.h"
+
+namespace vitals::collector {
+namespace {
+
+Result<CollectorConfig> FromConfigMap(ConfigMap root) {
+  CollectorConfig config;
+
+  ASSIGN_OR_RETURN(ConfigMap ingest, root.ReadMap("ingest"));
+  RETURN_IF_ERROR(ingest.ReadString("listen", &config.ingest.listen));
+  RETURN_IF_ERROR(ingest.ReadBytes("max_message_size", &config.ingest.max_message_size));
+  if (config.ingest.listen.find("://") == std::string::npos) {
+    return ingest.Error("listen", "expected a ZeroMQ endpoint like tcp://0.0.0.0:4740");
+  }
+  if (config.ingest.max_message_size < 1024) {
+    return ingest.Error("max_message_size", "must be at least 1KiB");
+  }
+  RETURN_IF_ERROR(ingest.CheckUnknownKeys());
+
+  ASSIGN_OR_RETURN(ConfigMap web, root.ReadMap("web"));
+  RETURN_IF_ERROR(web.ReadString("listen", &config.web.listen));
+  std::string host;
+  int port = 0;
+  if (!ParseHostPort(config.web.listen, &host, &port).ok()) {
+    return web.Error("listen", "expected host:port like 127.0.0.1:9740, got \"" +
+                                   config.web.listen + "\"");
+  }
+  RETURN_IF_ERROR(web.CheckUnknownKeys());
+
+  ASSIGN_OR_RETURN(ConfigMap storage, root.ReadMap("storage", Presence::kRequired));
+  RETURN_IF_ERROR(storage.ReadString("path", &config.storage.path, Presence::kRequired));
+  if (config.storage.path.empty()) return storage.Error("path", "must not be empty");
+  RETURN_IF_ERROR(storage.CheckUnknownKeys());
+
+  ASSIGN_OR_RETURN(ConfigMap log, root.ReadMap("log"));
+  std::string level = "info";
+  RETURN_IF_ERROR(log.ReadString("level", &level));
+  auto parsed = ParseLogLevel(level);
+  if (!parsed.ok()) return log.Error("level", parsed.status().message());
+  config.log_level = *parsed;
+  RETURN_IF_ERROR(log.CheckUnknownKeys());
+
+  RETURN_IF_ERROR(root.CheckUnknownKeys());
+  return config;
+}
+
+}  // namespace
+
+Status ParseHostPort(const std::string& text, std::string* host, int* port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size()) {
+    return Status::InvalidArgument("expected host:port");
+  }
+  std::string_view port_text(text.data() + colon + 1, text.size() - colon - 1);
+  int p = -1;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), p);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || p < 0 || p > 65535) {
+    return Status::InvalidArgument("port must be a number from 0 to 65535");
+  }
+  *host = text.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  if (host->empty()) *host = "0.0.0.0";
+  *port = p;
+  return Status::Ok();
+}
+
+Result<CollectorConfig> LoadCollectorConfig(const std::string& path) {
+  ASSIGN_OR_RETURN(ConfigMap root, ConfigMap::LoadFile(path));
+  return FromConfigMap(std::move(root));
+}
+
+Result<CollectorConfig> ParseCollectorConfig(const std::string& yaml, const std::string& file_name) {
+  ASSIGN_OR_RETURN(ConfigMap root, ConfigMap::LoadString(yaml, file_name));
+  return FromConfigMap(std::move(root));
+}
+
+}  // namespace vitals::collector

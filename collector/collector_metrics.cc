@@ -1,0 +1,74 @@
+#include "collector/collector_metrics.h"
+
+#include "common/version.h"
+
+namespace vitals::collector {
+
+std::string_view RejectReasonName(RejectReason reason) {
+  switch (reason) {
+    case RejectReason::kMalformed: return "malformed";
+    case RejectReason::kTooLarge: return "too_large";
+    case RejectReason::kUnsupportedVersion: return "unsupported_version";
+    case RejectReason::kHelloRequired: return "hello_required";
+    case RejectReason::kInvalidBatch: return "invalid_batch";
+    case RejectReason::kInvalidHello: return "invalid_hello";
+    case RejectReason::kStorageFailed: return "storage_failed";
+    case RejectReason::kHandshakeFailed: return "handshake_failed";
+  }
+  return "unknown";
+}
+
+namespace {
+
+prometheus::Counter& NewCounter(prometheus::Registry& r, const std::string& name,
+                                const std::string& help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(r).Add({});
+}
+
+prometheus::Gauge& NewGauge(prometheus::Registry& r, const std::string& name,
+                            const std::string& help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
+}
+
+}  // namespace
+
+CollectorMetrics::CollectorMetrics(prometheus::Registry& registry)
+    : batches(NewCounter(registry, "vitals_ingest_batches_total",
+                         "Batches accepted from agents and stored durably.")),
+      samples(NewCounter(registry, "vitals_ingest_samples_total",
+                         "Samples accepted from agents and stored durably.")),
+      duplicate_batches(NewCounter(registry, "vitals_ingest_duplicate_batches_total",
+                                   "Batches received again after they were stored; acknowledged "
+                                   "without storing.")),
+      rejected_family(prometheus::BuildCounter()
+                          .Name("vitals_ingest_rejected_total")
+                          .Help("Messages refused on the ingest socket, by reason.")
+                          .Register(registry)),
+      agent_last_seen(prometheus::BuildGauge()
+                          .Name("vitals_agent_last_seen_timestamp_seconds")
+                          .Help("Unix time of the last message received from each agent.")
+                          .Register(registry)),
+      agents_connected(NewGauge(registry, "vitals_agents_connected",
+                                "Agents heard from within three of their send intervals.")),
+      append_seconds(prometheus::BuildHistogram()
+                         .Name("vitals_storage_append_duration_seconds")
+                         .Help("Time to store one batch durably.")
+                         .Register(registry)
+                         .Add({}, prometheus::Histogram::BucketBoundaries{
+                                      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                      0.25, 0.5, 1})),
+      storage_series(NewGauge(registry, "vitals_storage_series",
+                              "Distinct series in storage.")) {
+  for (int i = 0; i < kNumRejectReasons; ++i) {
+    rejected[i] = &rejected_family.Add(
+        {{"reason", std::string(RejectReasonName(static_cast<RejectReason>(i)))}});
+  }
+  prometheus::BuildGauge()
+      .Name("vitals_build_info")
+      .Help("A metric with a constant '1' value labeled by version and revision of the collector.")
+      .Register(registry)
+      .Add({{"version", kVersion}, {"revision", kRevision}})
+      .Set(1);
+}
+
+}  // namespace vitals::collector

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <array>
+#include <string_view>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace vitals::collector {
+
+// Why the ingest path refused a message; the `reason` label of
+// vitals_ingest_rejected_total.
+enum class RejectReason {
+  kMalformed,           // Not a decodable Envelope, wrong frame count, or an unexpected kind.
+  kTooLarge,            // Larger than ingest.max_message_size.
+  kUnsupportedVersion,  // Envelope.protocol_major not spoken here.
+  kHelloRequired,       // Batch before Hello on this connection.
+  kInvalidBatch,        // Decodable batch with bad references or labels.
+  kInvalidHello,        // Hello with a bad agent id or labels.
+  kStorageFailed,       // Storage refused the write; the agent retries.
+  kHandshakeFailed,     // A peer that does not speak ZMTP, or failed the handshake.
+};
+inline constexpr int kNumRejectReasons = 8;
+std::string_view RejectReasonName(RejectReason reason);
+
+// The collector's own metrics, declared once and held by reference on hot paths.
+// prometheus-cpp metrics are thread-safe.
+struct CollectorMetrics {
+  explicit CollectorMetrics(prometheus::Registry& registry);
+
+  prometheus::Counter& batches;            // vitals_ingest_batches_total
+  prometheus::Counter& samples;            // vitals_ingest_samples_total
+  prometheus::Counter& duplicate_batches;  // vitals_ingest_duplicate_batches_total
+  prometheus::Family<prometheus::Counter>& rejected_family;
+  std::array<prometheus::Counter*, kNumRejectReasons> rejected;  // By RejectReason.
+  prometheus::Family<prometheus::Gauge>& agent_last_seen;  // vitals_agent_last_seen_timestamp_seconds{agent}
+  prometheus::Gauge& agents_connected;                     // vitals_agents_connected
+  prometheus::Histogram& append_seconds;   // vitals_storage_append_duration_seconds
+  prometheus::Gauge& storage_series;       // vitals_storage_series
+
+  prometheus::Counter& Rejected(RejectReason reason) {
+    return *rejected[static_cast<int>(reason)];
+  }
+};
+
+}  // namespace vitals::collector

@@ -1,0 +1,99 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include "collector/collector_metrics.h"
+#include "common/clock.h"
+#include "common/labels.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "proto/vitals.pb.h"
+#include "storage/store.h"
+
+namespace vitals::collector {
+
+struct IngestOptions {
+  // ZeroMQ endpoint to bind, e.g. "tcp://0.0.0.0:4740"; "tcp://127.0.0.1:*"
+  // binds a free port (see IngestServer::endpoint()).
+  std::string listen;
+  // Largest accepted message in bytes, all frames together.
+  uint64_t max_message_size = 16ull << 20;
+  // Agents not heard from for this many of their intervals stop counting
+  // as connected.
+  int liveness_intervals = 3;
+};
+
+// The ZeroMQ ROUTER that agents push batches to. It decodes and validates
+// each message, stores batches, and acknowledges a batch only after the store
+// reports it durable. Bad input is answered with an Error, counted in
+// vitals_ingest_rejected_total{reason} and logged at most once per second per
+// reason; it never stops the server.
+//
+// Runs its own thread; the public methods are thread-safe.
+class IngestServer {
+ public:
+  // Binds and starts serving. `store`, `metrics` and `clock` must outlive the
+  // server. Unavailable if the endpoint cannot be bound.
+  static Result<std::unique_ptr<IngestServer>> Start(const IngestOptions& options,
+                                                     storage::Store& store,
+                                                     CollectorMetrics& metrics, const Clock& clock);
+  ~IngestServer();
+  IngestServer(const IngestServer&) = delete;
+  IngestServer& operator=(const IngestServer&) = delete;
+
+  // The endpoint actually bound (with the real port if "*" was asked for).
+  const std::string& endpoint() const { return endpoint_; }
+
+  // Stops the thread and closes the socket; idempotent.
+  void Stop();
+
+ private:
+  // What the server knows about one connection (ZeroMQ routing id).
+  struct Session {
+    std::string agent_id;
+    uint64_t session_id = 0;
+    Labels labels;  // agent, instance and the agent's own labels.
+    int64_t last_seen_ms = 0;
+    std::chrono::milliseconds interval{0};
+    std::set<uint64_t> recent_seqs;  // Stored batches, to recognise resends; bounded.
+  };
+
+  IngestServer(const IngestOptions& options, storage::Store& store, CollectorMetrics& metrics,
+               const Clock& clock);
+  void Run();
+  void HandleMessage(const std::string& routing_id, std::vector<zmq::message_t>& frames);
+  void HandleHello(const std::string& routing_id, const wire::Hello& hello);
+  void HandleBatch(const std::string& routing_id, const wire::Batch& batch);
+  void Reject(const std::string& routing_id, RejectReason reason, wire::Error::Code code,
+              const std::string& detail, uint64_t seq);
+  void Reply(const std::string& routing_id, const wire::Envelope& envelope);
+  void UpdateLiveness();
+
+  const IngestOptions options_;
+  storage::Store& store_;
+  CollectorMetrics& metrics_;
+  const Clock& clock_;
+  LogRateLimiter log_limiter_;
+
+  zmq::context_t context_;
+  zmq::socket_t socket_;  // Used only by the server thread after Start.
+  std::string endpoint_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+
+  // Server thread only.
+  std::map<std::string, Session> sessions_;  // By routing id.
+  std::map<std::string, int64_t> last_seen_by_agent_;
+};
+
+}  // namespace vitals::collector

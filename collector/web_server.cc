@@ -1,0 +1,141 @@
+#include "collector/web_server.h"
+
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include <httplib.h>
+#include <prometheus/text_serializer.h>
+
+#include "common/log.h"
+#include "common/selector.h"
+
+namespace vitals::collector {
+namespace {
+
+constexpr char kTextFormat[] = "text/plain; version=0.0.4; charset=utf-8";
+
+// Go's strconv.FormatFloat(v, 'g', -1, 64) spelling, which the text format uses.
+std::string FormatValue(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[32];
+  // Shortest representation that round-trips.
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+}  // namespace
+
+std::string RenderFederation(const std::vector<Sample>& samples, const storage::Store& store) {
+  // Group by metric name, so each name gets one TYPE line, like Prometheus.
+  std::map<std::string, std::vector<const Sample*>> by_name;
+  for (const Sample& s : samples) {
+    by_name[std::string(GetLabel(s.labels, kMetricNameLabel))].push_back(&s);
+  }
+  std::string out;
+  for (const auto& [name, group] : by_name) {
+    auto desc = store.GetMetadata(name);
+    out += "# TYPE " + name + " " +
+           std::string(MetricTypeName(desc ? desc->type : MetricType::kUntyped)) + "\n";
+    for (const Sample* s : group) {
+      out += FormatSeries(s->labels);
+      out += ' ';
+      out += FormatValue(s->value);
+      out += ' ';
+      out += std::to_string(s->timestamp_ms);
+      out += '\n';
+    }
+  }
+  return out;
+}
+
+Result<std::unique_ptr<WebServer>> WebServer::Start(const WebOptions& options,
+                                                    storage::Store& store,
+                                                    prometheus::Registry& registry,
+                                                    const Clock& clock,
+                                                    std::function<bool()> ready) {
+  std::unique_ptr<WebServer> web(new WebServer());
+  web->server_ = std::make_unique<httplib::Server>();
+  httplib::Server& srv = *web->server_;
+
+  srv.Get("/metrics", [&registry](const httplib::Request&, httplib::Response& res) {
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, registry.Collect());
+    res.set_content(out.str(), kTextFormat);
+  });
+
+  srv.Get("/federate", [&store, &clock, lookback = options.federate_lookback](
+                           const httplib::Request& req, httplib::Response& res) {
+    size_t n = req.get_param_value_count("match[]");
+    if (n == 0) {
+      res.status = 400;
+      res.set_content("bad_data: at least one match[] parameter is required\n", "text/plain");
+      return;
+    }
+    int64_t now = clock.NowMillis();
+    std::map<Labels, Sample> merged;  // Series matched by several selectors appear once.
+    for (size_t i = 0; i < n; ++i) {
+      std::string text = req.get_param_value("match[]", i);
+      auto matchers = ParseSeriesSelector(text);
+      if (!matchers.ok()) {
+        res.status = 400;
+        res.set_content("bad_data: match[] \"" + text + "\": " + matchers.status().message() + "\n",
+                        "text/plain");
+        return;
+      }
+      auto samples = store.SelectLatest(*matchers, now - lookback.count(), now);
+      if (!samples.ok()) {
+        res.status = 500;
+        res.set_content("internal: " + samples.status().ToString() + "\n", "text/plain");
+        return;
+      }
+      for (Sample& s : *samples) {
+        if (IsStaleMarker(s.value)) continue;  // The series ended; Prometheus omits it too.
+        Labels key = s.labels;
+        merged.insert_or_assign(std::move(key), std::move(s));
+      }
+    }
+    std::vector<Sample> samples;
+    samples.reserve(merged.size());
+    for (auto& [labels, s] : merged) samples.push_back(std::move(s));
+    res.set_content(RenderFederation(samples, store), kTextFormat);
+  });
+
+  srv.Get("/-/healthy", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("Vitals collector is Healthy.\n", "text/plain");
+  });
+  srv.Get("/-/ready", [ready](const httplib::Request&, httplib::Response& res) {
+    if (ready()) {
+      res.set_content("Vitals collector is Ready.\n", "text/plain");
+    } else {
+      res.status = 503;
+      res.set_content("Service Unavailable\n", "text/plain");
+    }
+  });
+
+  if (options.port == 0) {
+    web->port_ = srv.bind_to_any_port(options.host);
+  } else {
+    web->port_ = srv.bind_to_port(options.host, options.port) ? options.port : -1;
+  }
+  if (web->port_ < 0) {
+    return Status::Unavailable("cannot listen on " + options.host + ":" +
+                               std::to_string(options.port) + " (address in use?)");
+  }
+  web->thread_ = std::thread([s = &srv] { s->listen_after_bind(); });
+  LOG_INFO << "web: listening on http://" << options.host << ":" << web->port_;
+  return web;
+}
+
+WebServer::~WebServer() { Stop(); }
+
+void WebServer::Stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace vitals::collector

@@ -1,0 +1,37 @@
+#include "common/samples.h"
+
+#include <bit>
+
+namespace vitals {
+
+bool IsStaleMarker(double value) { return std::bit_cast<uint64_t>(value) == kStaleNaNBits; }
+double StaleMarker() { return std::bit_cast<double>(kStaleNaNBits); }
+
+std::string_view MetricTypeName(MetricType type) {
+  switch (type) {
+    case MetricType::kCounter: return "counter";
+    case MetricType::kGauge: return "gauge";
+    case MetricType::kUntyped: return "untyped";
+  }
+  return "untyped";
+}
+
+void SampleSet::Add(const MetricDesc& desc, Labels labels, double value) {
+  Add(desc, std::move(labels), value, default_timestamp_ms_);
+}
+
+void SampleSet::Add(const MetricDesc& desc, Labels labels, double value, int64_t timestamp_ms) {
+  labels.push_back(Label{std::string(kMetricNameLabel), desc.name});
+  Canonicalize(&labels);
+  samples_.push_back(Sample{std::move(labels), timestamp_ms, value});
+  if (!metadata_.contains(desc.name)) metadata_.emplace(desc.name, desc);
+}
+
+void SampleSet::Append(SampleSet&& other) {
+  samples_.insert(samples_.end(), std::make_move_iterator(other.samples_.begin()),
+                  std::make_move_iterator(other.samples_.end()));
+  metadata_.merge(other.metadata_);
+  other.samples_.clear();
+}
+
+}  // namespace vitals

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/labels.h"
+
+namespace vitals {
+
+// Prometheus's staleness marker: a NaN with this exact bit pattern means "this
+// series ended here", unlike an ordinary NaN value.
+inline constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ull;
+bool IsStaleMarker(double value);
+double StaleMarker();
+
+enum class MetricType { kUntyped, kCounter, kGauge };
+
+// "counter", "gauge" or "untyped", as in the text exposition format.
+std::string_view MetricTypeName(MetricType type);
+
+// What a metric name means: its type and help text.
+struct MetricDesc {
+  std::string name;
+  MetricType type = MetricType::kUntyped;
+  std::string help;
+};
+
+struct Sample {
+  Labels labels;  // Canonical, including __name__.
+  int64_t timestamp_ms = 0;
+  double value = 0;
+};
+
+// The samples of one collection round plus the metadata of each metric name.
+// Not thread-safe.
+class SampleSet {
+ public:
+  // Samples added without an explicit timestamp get `default_timestamp_ms`.
+  explicit SampleSet(int64_t default_timestamp_ms = 0) : default_timestamp_ms_(default_timestamp_ms) {}
+
+  // Adds one sample of `desc`. `labels` excludes __name__ and may be in any
+  // order; empty values are dropped as Prometheus does.
+  void Add(const MetricDesc& desc, Labels labels, double value);
+  void Add(const MetricDesc& desc, Labels labels, double value, int64_t timestamp_ms);
+
+  // Moves everything from `other` into this set.
+  void Append(SampleSet&& other);
+
+  const std::vector<Sample>& samples() const { return samples_; }
+  const std::map<std::string, MetricDesc>& metadata() const { return metadata_; }
+  int64_t default_timestamp_ms() const { return default_timestamp_ms_; }
+  size_t size() const { return samples_.size(); }
+  bool empty() const { return samples_.empty(); }
+
+ private:
+  int64_t default_timestamp_ms_;
+  std::vector<Sample> samples_;
+  std::map<std::string, MetricDesc> metadata_;  // By metric name.
+};
+
+}  // namespace vitals
