@@ -82,8 +82,9 @@ void Agent::Run() {
       next_round += config_.interval.count();
       if (next_round <= now) next_round = now + config_.interval.count();
     }
+    // Short waits keep Stop() responsive and resends on time.
     int64_t until_next = std::max<int64_t>(0, next_round - clock_.NowMillis());
-    client_->Poll(std::chrono::milliseconds(std::min<int64_t>(until_next, 100)));
+    client_->Poll(std::chrono::milliseconds(std::min<int64_t>(until_next, 50)));
   }
   LOG_INFO << "agent stopped with " << client_->stats().pending << " batches unacknowledged";
 }

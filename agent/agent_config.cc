@@ -35,7 +35,8 @@ Result<AgentConfig> FromConfigMap(ConfigMap root) {
     return root.Error("interval", "must be at least 100ms");
   }
 
-  ASSIGN_OR_RETURN(ConfigMap collector, root.ReadMap("collector", Presence::kRequired));
+  // Optional so that an absent or empty section reports the key it lacks, collector.endpoint.
+  ASSIGN_OR_RETURN(ConfigMap collector, root.ReadMap("collector"));
   RETURN_IF_ERROR(collector.ReadString("endpoint", &config.collector.endpoint, Presence::kRequired));
   if (config.collector.endpoint.find("://") == std::string::npos) {
     return collector.Error("endpoint", "expected a ZeroMQ endpoint like tcp://collector:4740");

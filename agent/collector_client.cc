@@ -112,23 +112,19 @@ void CollectorClient::OnDisconnected() {
 }
 
 void CollectorClient::Poll(std::chrono::milliseconds timeout) {
-  const int64_t deadline = clock_.NowMillis() + timeout.count();
-  while (true) {
-    while (monitor_->check_event(0)) {
-    }
-    SendDue();
-    int64_t now = clock_.NowMillis();
-    if (now >= deadline) return;
-    // Wake up for replies, or at the latest when something may need resending.
-    int64_t wait = std::min<int64_t>(deadline - now, 50);
-    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
-    try {
-      zmq::poll(items, 1, std::chrono::milliseconds(wait));
-    } catch (const zmq::error_t& e) {
-      if (e.num() != EINTR) LOG_ERROR << "poll: " << e.what();
-      continue;
-    }
-    if (!(items[0].revents & ZMQ_POLLIN)) continue;
+  while (monitor_->check_event(0)) {
+  }
+  SendDue();
+  zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+  try {
+    zmq::poll(items, 1, timeout);
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) LOG_ERROR << "poll: " << e.what();
+    return;
+  }
+  while (monitor_->check_event(0)) {
+  }
+  if (items[0].revents & ZMQ_POLLIN) {
     zmq::message_t msg;
     while (true) {
       try {
@@ -140,6 +136,7 @@ void CollectorClient::Poll(std::chrono::milliseconds timeout) {
       HandleReply(msg);
     }
   }
+  SendDue();
 }
 
 bool CollectorClient::TrySend(const wire::Envelope& envelope) {

@@ -63,8 +63,9 @@ class CollectorClient {
   // is full, the oldest batch is dropped and counted.
   void Enqueue(wire::Batch batch);
 
-  // Sends, resends and processes replies for up to `timeout`, returning early
-  // only when there is nothing left to do before the deadline.
+  // Sends what is due, waits up to `timeout` (real time) for replies from the
+  // collector, processes them and sends what became due. Call it in a loop;
+  // resend timing follows the injected clock.
   void Poll(std::chrono::milliseconds timeout);
 
   const ClientStats& stats() const { return stats_; }

@@ -31,7 +31,8 @@ Result<CollectorConfig> FromConfigMap(ConfigMap root) {
   }
   RETURN_IF_ERROR(web.CheckUnknownKeys());
 
-  ASSIGN_OR_RETURN(ConfigMap storage, root.ReadMap("storage", Presence::kRequired));
+  // Optional so that an absent or empty section reports the key it lacks, storage.path.
+  ASSIGN_OR_RETURN(ConfigMap storage, root.ReadMap("storage"));
   RETURN_IF_ERROR(storage.ReadString("path", &config.storage.path, Presence::kRequired));
   if (config.storage.path.empty()) return storage.Error("path", "must not be empty");
   RETURN_IF_ERROR(storage.CheckUnknownKeys());

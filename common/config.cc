@@ -70,7 +70,8 @@ Result<YAML::Node> ConfigMap::Lookup(std::string_view key, Presence p) {
   for (const auto& kv : node_) {
     if (kv.first.Scalar() == key && !kv.second.IsNull()) return kv.second;
   }
-  if (p == Presence::kRequired) return Error("", "missing required key \"" + std::string(key) + "\"");
+  // Error() falls back to this mapping's line when the key is absent.
+  if (p == Presence::kRequired) return Error(key, "missing required key");
   return YAML::Node(YAML::NodeType::Undefined);  // Absent.
 }
 

@@ -38,9 +38,11 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   size_t next_unit = 0;  // Units must appear in decreasing order, each at most once.
   size_t pos = 0;
   while (pos < text.size()) {
+    // from_chars would accept a sign; Prometheus durations are unsigned.
+    if (text[pos] < '0' || text[pos] > '9') return BadDuration(text);
     int64_t number = 0;
     auto [end, ec] = std::from_chars(text.data() + pos, text.data() + text.size(), number);
-    if (ec != std::errc() || end == text.data() + pos) return BadDuration(text);
+    if (ec != std::errc()) return BadDuration(text);
     pos = end - text.data();
     size_t unit_end = pos;
     while (unit_end < text.size() && text[unit_end] >= 'a' && text[unit_end] <= 'z') ++unit_end;
@@ -48,7 +50,7 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     size_t u = next_unit;
     while (u < kDurationUnits.size() && kDurationUnits[u].name != unit) ++u;
     if (u == kDurationUnits.size()) return BadDuration(text);
-    if (number > std::numeric_limits<int64_t>::max() / kDurationUnits[u].millis) {
+    if (number > (std::numeric_limits<int64_t>::max() - total) / kDurationUnits[u].millis) {
       return BadDuration(text);
     }
     total += number * kDurationUnits[u].millis;
@@ -67,7 +69,10 @@ std::string FormatDuration(std::chrono::milliseconds d) {
     ms = -ms;
   }
   for (const Unit& u : kDurationUnits) {
-    if (ms >= u.millis) {
+    // As Prometheus does, use years and weeks only when they divide exactly:
+    // "90d" reads better than "12w6d".
+    const bool whole_only = u.name == "y" || u.name == "w";
+    if (ms >= u.millis && (!whole_only || ms % u.millis == 0)) {
       out += std::to_string(ms / u.millis);
       out += u.name;
       ms %= u.millis;

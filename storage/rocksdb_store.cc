@@ -4,7 +4,9 @@
 #include <bit>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <mutex>
+#include <string_view>
 
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
@@ -131,14 +133,13 @@ RocksDbStore::RocksDbStore(const Options& options, std::unique_ptr<rocksdb::DB> 
                            std::vector<rocksdb::ColumnFamilyHandle*> handles)
     : options_(options),
       db_(std::move(db)),
+      default_cf_(handles[0]),
       series_cf_(handles[1]),
       samples_cf_(handles[2]),
-      metadata_cf_(handles[3]) {
-  // handles[0] is the default family; the DB owns and frees it.
-}
+      metadata_cf_(handles[3]) {}
 
 RocksDbStore::~RocksDbStore() {
-  for (auto* cf : {series_cf_, samples_cf_, metadata_cf_}) {
+  for (auto* cf : {default_cf_, series_cf_, samples_cf_, metadata_cf_}) {
     db_->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
   }
   db_->Close().PermitUncheckedError();
@@ -193,12 +194,16 @@ Status RocksDbStore::Append(const std::vector<Sample>& samples,
       }
       batch.Put(samples_cf_, SampleKey(id, s.timestamp_ms), EncodeValue(s.value));
     }
-    for (const MetricDesc& desc : metadata) {
-      auto it = metadata_.find(desc.name);
-      if (it != metadata_.end() && it->second.type == desc.type && it->second.help == desc.help) {
+    // Only the last entry per name counts, as in the in-memory update below;
+    // comparing earlier entries with the stored one could skip a needed write.
+    std::map<std::string_view, const MetricDesc*> latest_metadata;
+    for (const MetricDesc& desc : metadata) latest_metadata[desc.name] = &desc;
+    for (const auto& [name, desc] : latest_metadata) {
+      auto it = metadata_.find(name);
+      if (it != metadata_.end() && it->second.type == desc->type && it->second.help == desc->help) {
         continue;
       }
-      batch.Put(metadata_cf_, desc.name, EncodeMetadata(desc));
+      batch.Put(metadata_cf_, desc->name, EncodeMetadata(*desc));
     }
   }
   rocksdb::WriteOptions write_options;

@@ -39,7 +39,9 @@ class RocksDbStore final : public Store {
 
   const Options options_;
   std::unique_ptr<rocksdb::DB> db_;
-  rocksdb::ColumnFamilyHandle* series_cf_;    // Owned by db_ until destructor.
+  // Column family handles: ours to destroy before the DB closes.
+  rocksdb::ColumnFamilyHandle* default_cf_;
+  rocksdb::ColumnFamilyHandle* series_cf_;
   rocksdb::ColumnFamilyHandle* samples_cf_;
   rocksdb::ColumnFamilyHandle* metadata_cf_;
 

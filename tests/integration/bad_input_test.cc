@@ -29,7 +29,8 @@ using namespace std::chrono_literals;
 constexpr auto kDeadline = 30s;
 
 // A DEALER connected to the collector's ingest endpoint, standing in for a
-// misbehaving agent.
+// misbehaving agent. Keep it alive until the collector has seen what it sent:
+// closing it drops messages not yet delivered.
 class RawDealer {
  public:
   explicit RawDealer(const std::string& endpoint) : socket_(context_, zmq::socket_type::dealer) {
@@ -193,7 +194,8 @@ TEST_F(BadInputTest, GarbageFrameGetsMalformedError) {
 
 TEST_F(BadInputTest, GarbageFrameCountsAsMalformed) {
   const double before = RejectedCount("malformed");
-  RawDealer(collector_.config().IngestEndpoint()).Send({Garbage()});
+  RawDealer dealer(collector_.config().IngestEndpoint());
+  dealer.Send({Garbage()});
   ExpectOneMoreRejection("malformed", before);
 }
 
@@ -206,7 +208,8 @@ TEST_F(BadInputTest, TruncatedEnvelopeGetsMalformedError) {
 
 TEST_F(BadInputTest, TruncatedEnvelopeCountsAsMalformed) {
   const double before = RejectedCount("malformed");
-  RawDealer(collector_.config().IngestEndpoint()).Send({TruncatedBatch()});
+  RawDealer dealer(collector_.config().IngestEndpoint());
+  dealer.Send({TruncatedBatch()});
   ExpectOneMoreRejection("malformed", before);
 }
 
@@ -219,7 +222,8 @@ TEST_F(BadInputTest, UnsupportedMajorVersionGetsUnsupportedVersionError) {
 
 TEST_F(BadInputTest, UnsupportedMajorVersionCountsAsUnsupportedVersion) {
   const double before = RejectedCount("unsupported_version");
-  RawDealer(collector_.config().IngestEndpoint()).Send({HelloEnvelope(2).SerializeAsString()});
+  RawDealer dealer(collector_.config().IngestEndpoint());
+  dealer.Send({HelloEnvelope(2).SerializeAsString()});
   ExpectOneMoreRejection("unsupported_version", before);
 }
 
@@ -231,7 +235,8 @@ TEST_F(BadInputTest, OversizedMultipartMessageGetsTooLargeError) {
 
 TEST_F(BadInputTest, OversizedMultipartMessageCountsAsTooLarge) {
   const double before = RejectedCount("too_large");
-  RawDealer(collector_.config().IngestEndpoint()).Send(OversizedMessage());
+  RawDealer dealer(collector_.config().IngestEndpoint());
+  dealer.Send(OversizedMessage());
   ExpectOneMoreRejection("too_large", before);
 }
 
@@ -244,7 +249,8 @@ TEST_F(BadInputTest, BatchWithoutHelloGetsHelloRequiredError) {
 
 TEST_F(BadInputTest, BatchWithoutHelloCountsAsHelloRequired) {
   const double before = RejectedCount("hello_required");
-  RawDealer(collector_.config().IngestEndpoint()).Send({BatchEnvelope(7).SerializeAsString()});
+  RawDealer dealer(collector_.config().IngestEndpoint());
+  dealer.Send({BatchEnvelope(7).SerializeAsString()});
   ExpectOneMoreRejection("hello_required", before);
 }
 

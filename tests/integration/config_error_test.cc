@@ -97,10 +97,11 @@ class ConfigErrorTest : public ::testing::Test {
   TempDir dir_;
 };
 
-constexpr char kNotYaml[] = "ingest:\n  listen: \"tcp://127.0.0.1:1\n  - [unbalanced\n";
+// Line 2 has a second mapping value where YAML allows none.
+constexpr char kNotYaml[] = "log:\n  level: info: debug\n";
 
 TEST_F(ConfigErrorTest, CollectorRejectsFileThatIsNotYaml) {
-  ExpectConfigError(CollectorBinary(), kNotYaml, std::nullopt, "");
+  ExpectConfigError(CollectorBinary(), kNotYaml, 2, "");
 }
 
 TEST_F(ConfigErrorTest, CollectorRejectsUnknownKey) {
@@ -120,7 +121,7 @@ TEST_F(ConfigErrorTest, CollectorRequiresStoragePath) {
 }
 
 TEST_F(ConfigErrorTest, AgentRejectsFileThatIsNotYaml) {
-  ExpectConfigError(AgentBinary(), kNotYaml, std::nullopt, "");
+  ExpectConfigError(AgentBinary(), kNotYaml, 2, "");
 }
 
 TEST_F(ConfigErrorTest, AgentRejectsUnknownKey) {

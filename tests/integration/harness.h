@@ -154,6 +154,7 @@ class TestCollector {
   explicit TestCollector(const TempDir& dir, std::string name = "collector");
 
   CollectorConfig& config() { return config_; }
+  const CollectorConfig& config() const { return config_; }
   const std::string& config_path() const { return config_path_; }
 
   // Writes the config, starts the process and waits until /-/ready answers

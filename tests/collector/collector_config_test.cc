@@ -1,0 +1,216 @@
+#include "collector/collector_config.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace vitals::collector {
+namespace {
+
+// The smallest valid collector.yml.
+constexpr char kMinimal[] = "storage:\n  path: /var/lib/vitals\n";
+
+// The error of parsing `yaml` as collector.yml, or "OK".
+std::string ErrorOf(const std::string& yaml) {
+  auto config = ParseCollectorConfig(yaml, "collector.yml");
+  return config.ok() ? "OK" : config.status().message();
+}
+
+TEST(CollectorConfigTest, ShippedExampleParses) {
+  auto config = LoadCollectorConfig(VITALS_SOURCE_DIR "/deploy/examples/collector.yml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->ingest.listen, "tcp://127.0.0.1:4740");
+  EXPECT_EQ(config->ingest.max_message_size, 16u << 20);
+  EXPECT_EQ(config->web.listen, "127.0.0.1:9740");
+  EXPECT_EQ(config->storage.path, "./data/vitals");
+  EXPECT_EQ(config->log_level, LogLevel::kInfo);
+}
+
+TEST(CollectorConfigTest, MissingFileIsNotFound) {
+  auto config = LoadCollectorConfig("/nonexistent/collector.yml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), Status::Code::kNotFound);
+}
+
+TEST(CollectorConfigTest, AppliesDefaultsToOmittedKeys) {
+  auto config = ParseCollectorConfig(kMinimal, "collector.yml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->ingest.listen, "tcp://127.0.0.1:4740");
+  EXPECT_EQ(config->ingest.max_message_size, 16u << 20);
+  EXPECT_EQ(config->web.listen, "127.0.0.1:9740");
+  EXPECT_EQ(config->storage.path, "/var/lib/vitals");
+  EXPECT_EQ(config->log_level, LogLevel::kInfo);
+}
+
+TEST(CollectorConfigTest, ReadsEveryKey) {
+  auto config = ParseCollectorConfig(
+      "ingest:\n"
+      "  listen: tcp://0.0.0.0:5000\n"
+      "  max_message_size: 64KiB\n"
+      "web:\n"
+      "  listen: :9000\n"
+      "storage:\n"
+      "  path: /data\n"
+      "log:\n"
+      "  level: debug\n",
+      "collector.yml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->ingest.listen, "tcp://0.0.0.0:5000");
+  EXPECT_EQ(config->ingest.max_message_size, 65536u);
+  EXPECT_EQ(config->web.listen, ":9000");
+  EXPECT_EQ(config->storage.path, "/data");
+  EXPECT_EQ(config->log_level, LogLevel::kDebug);
+}
+
+TEST(CollectorConfigTest, ErrorsAreInvalidArgument) {
+  auto config = ParseCollectorConfig("", "collector.yml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), Status::Code::kInvalidArgument);
+}
+
+TEST(CollectorConfigTest, StoragePathIsRequiredWhenStorageIsAbsent) {
+  EXPECT_EQ(ErrorOf("log:\n  level: info\n"), "collector.yml:1: storage.path: missing required key");
+}
+
+TEST(CollectorConfigTest, StoragePathIsRequiredWhenStorageIsEmpty) {
+  std::string error = ErrorOf("log:\n  level: info\nstorage:\n  # no path\n");
+  EXPECT_TRUE(error.starts_with("collector.yml:")) << error;
+  EXPECT_TRUE(error.ends_with(": storage.path: missing required key")) << error;
+}
+
+TEST(CollectorConfigTest, StoragePathIsRequiredAtLineOfStorageMapping) {
+  EXPECT_EQ(ErrorOf("log:\n  level: info\nstorage:\n  pth: /data\n"),
+            "collector.yml:4: storage.path: missing required key");
+}
+
+TEST(CollectorConfigTest, StoragePathMayNotBeEmptyString) {
+  EXPECT_EQ(ErrorOf("storage:\n  path: \"\"\n"), "collector.yml:2: storage.path: must not be empty");
+}
+
+TEST(CollectorConfigTest, RejectsUnknownNestedKey) {
+  EXPECT_EQ(ErrorOf("storage:\n  path: /data\ningest:\n  listne: tcp://0.0.0.0:1\n"),
+            "collector.yml:4: ingest.listne: unknown key");
+}
+
+TEST(CollectorConfigTest, RejectsUnknownTopLevelKey) {
+  EXPECT_EQ(ErrorOf("storage:\n  path: /data\nretention: 15d\n"),
+            "collector.yml:3: retention: unknown key");
+}
+
+TEST(CollectorConfigTest, WebListenMustBeHostPort) {
+  EXPECT_EQ(ErrorOf("storage:\n  path: /data\nweb:\n  listen: localhost\n"),
+            "collector.yml:4: web.listen: expected host:port like 127.0.0.1:9740, got "
+            "\"localhost\"");
+}
+
+TEST(CollectorConfigTest, WebListenPortMustBeInRange) {
+  EXPECT_EQ(ErrorOf("storage:\n  path: /data\nweb:\n  listen: 127.0.0.1:70000\n"),
+            "collector.yml:4: web.listen: expected host:port like 127.0.0.1:9740, got "
+            "\"127.0.0.1:70000\"");
+}
+
+TEST(CollectorConfigTest, IngestMaxMessageSizeMustBeSize) {
+  std::string error = ErrorOf("storage:\n  path: /data\ningest:\n  max_message_size: lots\n");
+  EXPECT_TRUE(error.starts_with("collector.yml:4: ingest.max_message_size: expected a size"))
+      << error;
+}
+
+TEST(CollectorConfigTest, IngestMaxMessageSizeMustBeAtLeastOneKiB) {
+  EXPECT_EQ(ErrorOf("storage:\n  path: /data\ningest:\n  max_message_size: 1000\n"),
+            "collector.yml:4: ingest.max_message_size: must be at least 1KiB");
+}
+
+TEST(CollectorConfigTest, IngestListenMustBeZeroMqEndpoint) {
+  EXPECT_EQ(ErrorOf("storage:\n  path: /data\ningest:\n  listen: 127.0.0.1:4740\n"),
+            "collector.yml:4: ingest.listen: expected a ZeroMQ endpoint like tcp://0.0.0.0:4740");
+}
+
+TEST(CollectorConfigTest, RejectsSectionThatIsNotMapping) {
+  EXPECT_EQ(ErrorOf("storage:\n  path: /data\nweb: 127.0.0.1:9740\n"),
+            "collector.yml:3: web: expected a mapping of keys to values");
+}
+
+TEST(CollectorConfigTest, LogLevelMustBeKnown) {
+  EXPECT_EQ(ErrorOf("storage:\n  path: /data\nlog:\n  level: loud\n"),
+            "collector.yml:4: log.level: unknown log level \"loud\" (expected debug, info, warn "
+            "or error)");
+}
+
+TEST(CollectorConfigTest, RejectsYamlSyntaxErrorWithLine) {
+  std::string error = ErrorOf("storage:\n  path: /data\nlog:\n  level: info: debug\n");
+  EXPECT_TRUE(error.starts_with("collector.yml:4: YAML syntax error: ")) << error;
+}
+
+TEST(CollectorConfigTest, RejectsTopLevelList) {
+  EXPECT_EQ(ErrorOf("- storage\n"),
+            "collector.yml:1: the top level must be a mapping of keys to values");
+}
+
+TEST(ParseHostPortTest, SplitsHostAndPort) {
+  std::string host;
+  int port = 0;
+  ASSERT_TRUE(ParseHostPort("127.0.0.1:9740", &host, &port).ok());
+  EXPECT_EQ(host, "127.0.0.1");
+  EXPECT_EQ(port, 9740);
+}
+
+TEST(ParseHostPortTest, AcceptsHostName) {
+  std::string host;
+  int port = 0;
+  ASSERT_TRUE(ParseHostPort("localhost:80", &host, &port).ok());
+  EXPECT_EQ(host, "localhost");
+  EXPECT_EQ(port, 80);
+}
+
+TEST(ParseHostPortTest, EmptyHostMeansAllInterfaces) {
+  std::string host;
+  int port = 0;
+  ASSERT_TRUE(ParseHostPort(":9740", &host, &port).ok());
+  EXPECT_EQ(host, "0.0.0.0");
+  EXPECT_EQ(port, 9740);
+}
+
+TEST(ParseHostPortTest, StripsBracketsFromIpv6Host) {
+  std::string host;
+  int port = 0;
+  ASSERT_TRUE(ParseHostPort("[::1]:9740", &host, &port).ok());
+  EXPECT_EQ(host, "::1");
+  EXPECT_EQ(port, 9740);
+}
+
+TEST(ParseHostPortTest, AcceptsPortZeroAndMaximum) {
+  std::string host;
+  int port = -1;
+  ASSERT_TRUE(ParseHostPort("127.0.0.1:0", &host, &port).ok());
+  EXPECT_EQ(port, 0);
+  ASSERT_TRUE(ParseHostPort("127.0.0.1:65535", &host, &port).ok());
+  EXPECT_EQ(port, 65535);
+}
+
+TEST(ParseHostPortTest, RejectsMissingPort) {
+  std::string host = "unchanged";
+  int port = 7;
+  EXPECT_FALSE(ParseHostPort("localhost", &host, &port).ok());
+  EXPECT_FALSE(ParseHostPort("localhost:", &host, &port).ok());
+  EXPECT_EQ(host, "unchanged");
+  EXPECT_EQ(port, 7);
+}
+
+TEST(ParseHostPortTest, RejectsPortOutOfRange) {
+  std::string host;
+  int port = 0;
+  EXPECT_FALSE(ParseHostPort("127.0.0.1:65536", &host, &port).ok());
+  EXPECT_FALSE(ParseHostPort("127.0.0.1:-1", &host, &port).ok());
+  EXPECT_FALSE(ParseHostPort("127.0.0.1:99999999999", &host, &port).ok());
+}
+
+TEST(ParseHostPortTest, RejectsNonNumericPort) {
+  std::string host;
+  int port = 0;
+  EXPECT_FALSE(ParseHostPort("127.0.0.1:http", &host, &port).ok());
+  EXPECT_FALSE(ParseHostPort("127.0.0.1:80x", &host, &port).ok());
+  EXPECT_FALSE(ParseHostPort("127.0.0.1: 80", &host, &port).ok());
+}
+
+}  // namespace
+}  // namespace vitals::collector
