@@ -1,5 +1,7 @@
 #include "agent/host_probes.h"
 
+#include <re2/re2.h>
+
 #include <fcntl.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -10,7 +12,6 @@
 #include <charconv>
 #include <filesystem>
 #include <map>
-#include <regex>
 #include <system_error>
 #include <utility>
 
@@ -394,9 +395,11 @@ Result<std::vector<MountEntry>> ParseMounts(std::string_view text) {
 }
 
 bool IsIgnoredFilesystem(const MountEntry& m) {
-  static const std::regex kMountPoints(kMountPointsExclude);
-  static const std::regex kFsTypes(kFsTypesExclude);
-  return std::regex_search(m.mountpoint, kMountPoints) || std::regex_search(m.fstype, kFsTypes);
+  // RE2 speaks Go's regexp syntax, the one node_exporter's flags use.
+  static const re2::RE2 kMountPoints(kMountPointsExclude);
+  static const re2::RE2 kFsTypes(kFsTypesExclude);
+  return re2::RE2::PartialMatch(m.mountpoint, kMountPoints) ||
+         re2::RE2::PartialMatch(m.fstype, kFsTypes);
 }
 
 std::vector<MountEntry> SelectFilesystems(std::vector<MountEntry> mounts) {

@@ -1,12 +1,11 @@
 #include "agent/agent_config.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <map>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace vitals::agent {
 namespace {
@@ -128,7 +127,8 @@ TEST(AgentConfigTest, IntervalBelow100msIsRejected) {
 }
 
 TEST(AgentConfigTest, IntervalOf100msIsAccepted) {
-  auto config = ParseAgentConfig("interval: 100ms\ncollector:\n  endpoint: tcp://c:1\n", "agent.yml");
+  auto config =
+      ParseAgentConfig("interval: 100ms\ncollector:\n  endpoint: tcp://c:1\n", "agent.yml");
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->interval, 100ms);
 }
@@ -210,7 +210,8 @@ TEST(AgentConfigTest, RejectsYamlSyntaxErrorWithLine) {
 }
 
 TEST(AgentConfigTest, RejectsTopLevelScalar) {
-  EXPECT_EQ(ErrorOf("collector\n"), "agent.yml:1: the top level must be a mapping of keys to values");
+  EXPECT_EQ(ErrorOf("collector\n"),
+            "agent.yml:1: the top level must be a mapping of keys to values");
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 #include "collector/collector_config.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace vitals::collector {
 namespace {
@@ -69,7 +69,8 @@ TEST(CollectorConfigTest, ErrorsAreInvalidArgument) {
 }
 
 TEST(CollectorConfigTest, StoragePathIsRequiredWhenStorageIsAbsent) {
-  EXPECT_EQ(ErrorOf("log:\n  level: info\n"), "collector.yml:1: storage.path: missing required key");
+  EXPECT_EQ(ErrorOf("log:\n  level: info\n"),
+            "collector.yml:1: storage.path: missing required key");
 }
 
 TEST(CollectorConfigTest, StoragePathIsRequiredWhenStorageIsEmpty) {
@@ -84,7 +85,8 @@ TEST(CollectorConfigTest, StoragePathIsRequiredAtLineOfStorageMapping) {
 }
 
 TEST(CollectorConfigTest, StoragePathMayNotBeEmptyString) {
-  EXPECT_EQ(ErrorOf("storage:\n  path: \"\"\n"), "collector.yml:2: storage.path: must not be empty");
+  EXPECT_EQ(ErrorOf("storage:\n  path: \"\"\n"),
+            "collector.yml:2: storage.path: must not be empty");
 }
 
 TEST(CollectorConfigTest, RejectsUnknownNestedKey) {

@@ -1,12 +1,12 @@
 #include "common/config.h"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace vitals {
 namespace {
@@ -176,20 +176,23 @@ TEST(ConfigMapTest, NestedDurationOfWrongFormatNamesFullKeyPath) {
   std::chrono::milliseconds ack_timeout{};
   Status status = collector->ReadDuration("ack_timeout", &ack_timeout);
   EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
-  EXPECT_PRED2(StartsWith, status.message(), "test.yml:3: collector.ack_timeout: expected a duration");
+  EXPECT_PRED2(StartsWith, status.message(),
+               "test.yml:3: collector.ack_timeout: expected a duration");
   EXPECT_PRED2(Contains, status.message(), "\"5 seconds\"");
 }
 
 TEST(ConfigMapTest, DurationGivenAsListIsWrongType) {
   ConfigMap config = MustLoad("interval:\n  - 5s\n");
   std::chrono::milliseconds interval{};
-  EXPECT_PRED2(StartsWith, config.ReadDuration("interval", &interval).message(), "test.yml:2: interval: expected a duration");
+  EXPECT_PRED2(StartsWith, config.ReadDuration("interval", &interval).message(),
+               "test.yml:2: interval: expected a duration");
 }
 
 TEST(ConfigMapTest, BytesOfWrongFormatIsWrongType) {
   ConfigMap config = MustLoad("size: lots\n");
   uint64_t size = 0;
-  EXPECT_PRED2(StartsWith, config.ReadBytes("size", &size).message(), "test.yml:1: size: expected a size");
+  EXPECT_PRED2(StartsWith, config.ReadBytes("size", &size).message(),
+               "test.yml:1: size: expected a size");
 }
 
 TEST(ConfigMapTest, IntWithTrailingTextIsWrongType) {

@@ -1,8 +1,8 @@
 #include "common/labels.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace vitals {
 namespace {
@@ -101,16 +101,16 @@ TEST(IsValidUtf8Test, AcceptsAsciiAndEmpty) {
 }
 
 TEST(IsValidUtf8Test, AcceptsMultiByteSequences) {
-  EXPECT_TRUE(IsValidUtf8("caf\xC3\xA9"));                // U+00E9, ends the string
-  EXPECT_TRUE(IsValidUtf8("\xE2\x82\xAC 5"));             // U+20AC
-  EXPECT_TRUE(IsValidUtf8("\xEF\xBF\xBF"));               // U+FFFF
-  EXPECT_TRUE(IsValidUtf8("\xF0\x9D\x84\x9E"));           // U+1D11E
-  EXPECT_TRUE(IsValidUtf8("\xF4\x8F\xBF\xBF"));           // U+10FFFF, the last code point
-  EXPECT_TRUE(IsValidUtf8("\xED\x9F\xBF\xEE\x80\x80"));   // U+D7FF and U+E000 around surrogates
+  EXPECT_TRUE(IsValidUtf8("caf\xC3\xA9"));               // U+00E9, ends the string
+  EXPECT_TRUE(IsValidUtf8("\xE2\x82\xAC 5"));            // U+20AC
+  EXPECT_TRUE(IsValidUtf8("\xEF\xBF\xBF"));              // U+FFFF
+  EXPECT_TRUE(IsValidUtf8("\xF0\x9D\x84\x9E"));          // U+1D11E
+  EXPECT_TRUE(IsValidUtf8("\xF4\x8F\xBF\xBF"));          // U+10FFFF, the last code point
+  EXPECT_TRUE(IsValidUtf8("\xED\x9F\xBF\xEE\x80\x80"));  // U+D7FF and U+E000 around surrogates
 }
 
 TEST(IsValidUtf8Test, RejectsOverlongEncodings) {
-  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));          // '/' in two bytes
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));  // '/' in two bytes
   EXPECT_FALSE(IsValidUtf8("\xC1\xBF"));
   EXPECT_FALSE(IsValidUtf8("\xE0\x80\xAF"));      // '/' in three bytes
   EXPECT_FALSE(IsValidUtf8("\xE0\x9F\xBF"));      // U+07FF in three bytes
@@ -132,12 +132,12 @@ TEST(IsValidUtf8Test, RejectsTruncatedSequences) {
   EXPECT_FALSE(IsValidUtf8("\xC3"));
   EXPECT_FALSE(IsValidUtf8("ab\xE2\x82"));
   EXPECT_FALSE(IsValidUtf8("\xF0\x9D\x84"));
-  EXPECT_FALSE(IsValidUtf8("\xE2\x82" "a"));  // Continuation byte replaced by ASCII.
+  EXPECT_FALSE(IsValidUtf8("\xE2\x82\x41"));  // Continuation byte replaced by "A".
 }
 
 TEST(IsValidUtf8Test, RejectsStrayContinuationAndInvalidLeadBytes) {
   EXPECT_FALSE(IsValidUtf8("\x80"));
-  EXPECT_FALSE(IsValidUtf8("a\xBF" "b"));
+  EXPECT_FALSE(IsValidUtf8("a\xBF\x62"));
   EXPECT_FALSE(IsValidUtf8("\xF8\x88\x80\x80\x80"));
   EXPECT_FALSE(IsValidUtf8("\xFF"));
 }

@@ -1,9 +1,9 @@
 #include "common/log.h"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdint>
-
-#include <gtest/gtest.h>
 
 #include "common/clock.h"
 

@@ -1,9 +1,9 @@
 #include "common/selector.h"
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace vitals {
 namespace {

@@ -1,10 +1,10 @@
 #include "common/units.h"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdint>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace vitals {
 namespace {
@@ -81,8 +81,7 @@ TEST(ParseDurationTest, ErrorIsInvalidArgumentQuotingInput) {
   auto d = ParseDuration("5 seconds");
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().code(), Status::Code::kInvalidArgument);
-  EXPECT_NE(d.status().message().find("\"5 seconds\""), std::string::npos)
-      << d.status().message();
+  EXPECT_NE(d.status().message().find("\"5 seconds\""), std::string::npos) << d.status().message();
 }
 
 TEST(FormatDurationTest, ZeroIsZeroSeconds) { EXPECT_EQ(FormatDuration(0ms), "0s"); }
@@ -104,8 +103,8 @@ TEST(FormatDurationTest, UsesYearsAndWeeksOnlyWhenExact) {
 }
 
 TEST(FormatDurationTest, RoundTripsThroughParseDuration) {
-  for (auto d : {1ms, 999ms, 1000ms, 61000ms, 3600000ms, 5400000ms, 86400000ms,
-                 32230861001ms, 1296000000ms}) {
+  for (auto d : {1ms, 999ms, 1000ms, 61000ms, 3600000ms, 5400000ms, 86400000ms, 32230861001ms,
+                 1296000000ms}) {
     auto parsed = ParseDuration(FormatDuration(d));
     ASSERT_TRUE(parsed.ok()) << FormatDuration(d) << ": " << parsed.status().ToString();
     EXPECT_EQ(*parsed, d) << FormatDuration(d);

@@ -1,16 +1,17 @@
 #include "common/wire.h"
 
+#include <gtest/gtest.h>
+
 #include <bit>
 #include <set>
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 namespace vitals::wirecodec {
 namespace {
 
-const MetricDesc kCpu{"node_cpu_seconds_total", MetricType::kCounter, "Seconds the CPUs spent in each mode."};
+const MetricDesc kCpu{"node_cpu_seconds_total", MetricType::kCounter,
+                      "Seconds the CPUs spent in each mode."};
 const MetricDesc kLoad{"node_load1", MetricType::kGauge, "1m load average."};
 
 // One line per sample: series, timestamp and value.
@@ -61,8 +62,8 @@ TEST(EncodeSamplesTest, InternsEachStringOncePerBatch) {
 
   std::set<std::string> distinct(batch.strings().begin(), batch.strings().end());
   EXPECT_EQ(distinct.size(), static_cast<size_t>(batch.strings_size()));
-  EXPECT_EQ(distinct, (std::set<std::string>{"__name__", "node_cpu_seconds_total", "cpu", "0",
-                                             "1", "mode", "idle", "user"}));
+  EXPECT_EQ(distinct, (std::set<std::string>{"__name__", "node_cpu_seconds_total", "cpu", "0", "1",
+                                             "mode", "idle", "user"}));
 }
 
 TEST(EncodeSamplesTest, ReusesStringsAlreadyInBatch) {
@@ -104,7 +105,8 @@ TEST(EncodeSamplesTest, WritesLabelRefsAsSortedNameValuePairs) {
   std::string pairs;
   const wire::Series& series = batch.series(0);
   for (int k = 0; k + 1 < series.label_refs_size(); k += 2) {
-    pairs += batch.strings(series.label_refs(k)) + "=" + batch.strings(series.label_refs(k + 1)) + ";";
+    pairs +=
+        batch.strings(series.label_refs(k)) + "=" + batch.strings(series.label_refs(k + 1)) + ";";
   }
   EXPECT_EQ(pairs, "__name__=node_cpu_seconds_total;cpu=0;mode=idle;");
 }
@@ -228,8 +230,7 @@ TEST(DecodeBatchTest, RejectsMismatchedTimestampsAndValues) {
   wire::Batch batch = BatchWithSeries({"__name__", "up"}, {0, 1}, {1000, 2000}, {1.0});
   auto decoded = DecodeBatch(batch, {});
   ASSERT_FALSE(decoded.ok());
-  EXPECT_EQ(decoded.status().ToString(),
-            "InvalidArgument: series 0: 2 timestamps but 1 values");
+  EXPECT_EQ(decoded.status().ToString(), "InvalidArgument: series 0: 2 timestamps but 1 values");
 }
 
 TEST(DecodeBatchTest, RejectsInvalidMetricName) {

@@ -171,6 +171,7 @@ void Process::Reap(bool block) {
   do {
     r = waitpid(pid_, &status, block ? 0 : WNOHANG);
   } while (r < 0 && errno == EINTR);
+  if (r < 0) Die("waitpid " + std::to_string(pid_));
   if (r != pid_) return;
   if (WIFEXITED(status)) {
     status_ = WEXITSTATUS(status);
