@@ -100,7 +100,7 @@ Status ConfigMap::ReadDuration(std::string_view key, std::chrono::milliseconds* 
   if (!value.IsDefined()) return Status::Ok();
   if (!value.IsScalar()) return WrongType(file_, value, KeyPath(key), "a duration like 15s");
   auto d = ParseDuration(value.Scalar());
-  if (!d.ok()) return WrongType(file_, value, KeyPath(key), "a duration like 500ms, 15s, 5m; " + d.status().message());
+  if (!d.ok()) return Error(key, d.status().message());
   *out = *d;
   return Status::Ok();
 }
@@ -110,7 +110,7 @@ Status ConfigMap::ReadBytes(std::string_view key, uint64_t* out, Presence p) {
   if (!value.IsDefined()) return Status::Ok();
   if (!value.IsScalar()) return WrongType(file_, value, KeyPath(key), "a size like 256MiB");
   auto b = ParseBytes(value.Scalar());
-  if (!b.ok()) return WrongType(file_, value, KeyPath(key), "a size like 16MiB; " + b.status().message());
+  if (!b.ok()) return Error(key, b.status().message());
   *out = *b;
   return Status::Ok();
 }

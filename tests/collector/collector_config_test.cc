@@ -113,7 +113,7 @@ TEST(CollectorConfigTest, WebListenPortMustBeInRange) {
 
 TEST(CollectorConfigTest, IngestMaxMessageSizeMustBeSize) {
   std::string error = ErrorOf("storage:\n  path: /data\ningest:\n  max_message_size: lots\n");
-  EXPECT_TRUE(error.starts_with("collector.yml:4: ingest.max_message_size: expected a size"))
+  EXPECT_TRUE(error.starts_with("collector.yml:4: ingest.max_message_size: not a valid size"))
       << error;
 }
 

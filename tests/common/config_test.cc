@@ -177,7 +177,7 @@ TEST(ConfigMapTest, NestedDurationOfWrongFormatNamesFullKeyPath) {
   Status status = collector->ReadDuration("ack_timeout", &ack_timeout);
   EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
   EXPECT_PRED2(StartsWith, status.message(),
-               "test.yml:3: collector.ack_timeout: expected a duration");
+               "test.yml:3: collector.ack_timeout: not a valid duration: \"5 seconds\"");
   EXPECT_PRED2(Contains, status.message(), "\"5 seconds\"");
 }
 
@@ -192,7 +192,7 @@ TEST(ConfigMapTest, BytesOfWrongFormatIsWrongType) {
   ConfigMap config = MustLoad("size: lots\n");
   uint64_t size = 0;
   EXPECT_PRED2(StartsWith, config.ReadBytes("size", &size).message(),
-               "test.yml:1: size: expected a size");
+               "test.yml:1: size: not a valid size: \"lots\"");
 }
 
 TEST(ConfigMapTest, IntWithTrailingTextIsWrongType) {
