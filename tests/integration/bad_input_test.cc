@@ -3,6 +3,7 @@
 // serving a real agent that is sending at the same time.
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -14,8 +15,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 #include <zmq.hpp>
 
 #include "proto/vitals.pb.h"
@@ -172,7 +171,8 @@ class BadInputTest : public ::testing::Test {
 
   static std::string TruncatedBatch() {
     wire::Envelope envelope = BatchEnvelope(1);
-    for (int i = 0; i < 20; ++i) envelope.mutable_batch()->add_strings("padding-" + std::to_string(i));
+    for (int i = 0; i < 20; ++i)
+      envelope.mutable_batch()->add_strings("padding-" + std::to_string(i));
     std::string bytes = envelope.SerializeAsString();
     return bytes.substr(0, bytes.size() / 2);
   }

@@ -1,15 +1,16 @@
 // A bad configuration file stops either program at start-up with exit status
 // 2 and exactly one line on stderr, `<file>:<line>: <key>: <message>`.
 
+#include <gtest/gtest.h>
+
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
-
-#include <gtest/gtest.h>
 
 #include "tests/integration/harness.h"
 
@@ -63,27 +64,31 @@ class ConfigErrorTest : public ::testing::Test {
   //   1 ingest:  2 listen  3 max_message_size  4 web:  5 listen
   //   6 storage:  7 path  8 log:  9 level
   std::string CollectorYaml() const {
-    return "ingest:\n"
-           "  listen: tcp://127.0.0.1:" + std::to_string(FreeTcpPort()) + "\n"
-           "  max_message_size: 64KiB\n"
-           "web:\n"
-           "  listen: 127.0.0.1:" + std::to_string(FreeTcpPort()) + "\n"
-           "storage:\n"
-           "  path: " + dir_.File("data") + "\n"
-           "log:\n"
-           "  level: info\n";
+    std::ostringstream yml;
+    yml << "ingest:\n"
+        << "  listen: tcp://127.0.0.1:" << FreeTcpPort() << "\n"
+        << "  max_message_size: 64KiB\n"
+        << "web:\n"
+        << "  listen: 127.0.0.1:" << FreeTcpPort() << "\n"
+        << "storage:\n"
+        << "  path: " << dir_.File("data") << "\n"
+        << "log:\n"
+        << "  level: info\n";
+    return yml.str();
   }
 
   // A valid agent.yml:  1 agent_id  2 interval  3 collector:  4 endpoint
   //   5 ack_timeout  6 log:  7 level
   static std::string AgentYaml() {
-    return "agent_id: config-test\n"
-           "interval: 200ms\n"
-           "collector:\n"
-           "  endpoint: tcp://127.0.0.1:" + std::to_string(FreeTcpPort()) + "\n"
-           "  ack_timeout: 1s\n"
-           "log:\n"
-           "  level: info\n";
+    std::ostringstream yml;
+    yml << "agent_id: config-test\n"
+        << "interval: 200ms\n"
+        << "collector:\n"
+        << "  endpoint: tcp://127.0.0.1:" << FreeTcpPort() << "\n"
+        << "  ack_timeout: 1s\n"
+        << "log:\n"
+        << "  level: info\n";
+    return yml.str();
   }
 
   // `yaml` with its line `line` (1-based) replaced by `text`.
@@ -110,14 +115,13 @@ TEST_F(ConfigErrorTest, CollectorRejectsUnknownKey) {
 }
 
 TEST_F(ConfigErrorTest, CollectorRejectsValueOfWrongType) {
-  ExpectConfigError(CollectorBinary(),
-                    ReplaceLine(CollectorYaml(), 3, "  max_message_size: lots"), 3,
-                    "ingest.max_message_size");
+  ExpectConfigError(CollectorBinary(), ReplaceLine(CollectorYaml(), 3, "  max_message_size: lots"),
+                    3, "ingest.max_message_size");
 }
 
 TEST_F(ConfigErrorTest, CollectorRequiresStoragePath) {
-  ExpectConfigError(CollectorBinary(), ReplaceLine(CollectorYaml(), 7, "  # no path"),
-                    std::nullopt, "storage.path");
+  ExpectConfigError(CollectorBinary(), ReplaceLine(CollectorYaml(), 7, "  # no path"), std::nullopt,
+                    "storage.path");
 }
 
 TEST_F(ConfigErrorTest, AgentRejectsFileThatIsNotYaml) {

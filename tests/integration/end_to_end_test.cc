@@ -3,6 +3,7 @@
 // restart, and an agent started before its collector delivers what it measured
 // in the meantime.
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -13,8 +14,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "tests/integration/harness.h"
 
@@ -177,8 +176,8 @@ TEST_F(EndToEndTest, MetricsCountIngestedBatchesAndSamples) {
 TEST_F(EndToEndTest, MetricsShowOneConnectedAgent) {
   ASSERT_NO_FATAL_FAILURE(StartCollectorAndAgent());
 
-  EXPECT_TRUE(WaitFor([&] { return collector_.Metric("vitals_agents_connected") == 1.0; },
-                      kDeadline))
+  EXPECT_TRUE(
+      WaitFor([&] { return collector_.Metric("vitals_agents_connected") == 1.0; }, kDeadline))
       << collector_.Metrics();
 }
 

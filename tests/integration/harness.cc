@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -18,8 +19,6 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
-
-#include <httplib.h>
 
 extern char** environ;
 
@@ -47,8 +46,8 @@ std::string Quote(std::string_view s) {
 
 TempDir::TempDir() {
   const char* tmpdir = std::getenv("TMPDIR");
-  std::string templ = std::string(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp") +
-                      "/vitals-it.XXXXXX";
+  std::string templ =
+      std::string(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp") + "/vitals-it.XXXXXX";
   if (mkdtemp(templ.data()) == nullptr) Die("mkdtemp " + templ);
   path_ = templ;
 }
@@ -353,15 +352,15 @@ std::string TestCollector::Federate(std::string_view selector) const {
   return r.status == 200 ? r.body : "";
 }
 
-std::string TestCollector::Output() const {
-  return process_ == nullptr ? "" : process_->Output();
-}
+std::string TestCollector::Output() const { return process_ == nullptr ? "" : process_->Output(); }
 
 // --- Prometheus text exposition -----------------------------------------------
 
 namespace {
 
-bool IsNameStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':'; }
+bool IsNameStart(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':';
+}
 bool IsNameChar(char c) { return IsNameStart(c) || std::isdigit(static_cast<unsigned char>(c)); }
 
 // Parses `name{label="value",...}` at the start of `s`. On success advances

@@ -90,9 +90,9 @@ class Process {
 };
 
 struct HttpResponse {
-  int status = 0;      // 0 when no response arrived; see `error`.
+  int status = 0;  // 0 when no response arrived; see `error`.
   std::string body;
-  std::string error;   // Transport error, "" when a response arrived.
+  std::string error;  // Transport error, "" when a response arrived.
 };
 
 // GET http://host:port/path with short timeouts. `path` is sent as given:

@@ -2,16 +2,16 @@
 // both scrape targets of deploy/prometheus/prometheus.yml come up, federated
 // agent series become queryable, and /metrics passes `promtool check metrics`.
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <iostream>
 #include <map>
 #include <memory>
-#include <string>
-
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
 
 #include "tests/integration/harness.h"
 
@@ -30,22 +30,24 @@ bool Executable(const char* path) { return access(path, X_OK) == 0; }
 // The scrape configuration of deploy/prometheus/prometheus.yml, scraping every
 // second.
 std::string ScrapeConfig(int collector_web_port) {
-  const std::string target = "['127.0.0.1:" + std::to_string(collector_web_port) + "']";
-  return "global:\n"
-         "  scrape_interval: 1s\n"
-         "  scrape_timeout: 1s\n"
-         "scrape_configs:\n"
-         "  - job_name: vitals-collector\n"
-         "    static_configs:\n"
-         "      - targets: " + target + "\n"
-         "  - job_name: vitals-federate\n"
-         "    honor_labels: true\n"
-         "    metrics_path: /federate\n"
-         "    params:\n"
-         "      'match[]':\n"
-         "        - '{__name__=~\"node_.*\"}'\n"
-         "    static_configs:\n"
-         "      - targets: " + target + "\n";
+  const std::string targets = "['127.0.0.1:" + std::to_string(collector_web_port) + "']";
+  std::ostringstream yml;
+  yml << "global:\n"
+      << "  scrape_interval: 1s\n"
+      << "  scrape_timeout: 1s\n"
+      << "scrape_configs:\n"
+      << "  - job_name: vitals-collector\n"
+      << "    static_configs:\n"
+      << "      - targets: " << targets << "\n"
+      << "  - job_name: vitals-federate\n"
+      << "    honor_labels: true\n"
+      << "    metrics_path: /federate\n"
+      << "    params:\n"
+      << "      'match[]':\n"
+      << "        - '{__name__=~\"node_.*\"}'\n"
+      << "    static_configs:\n"
+      << "      - targets: " << targets << "\n";
+  return yml.str();
 }
 
 // The parsed body of a Prometheus API GET, or null.
@@ -85,11 +87,11 @@ class PrometheusTest : public ::testing::Test {
     prometheus_port_ = FreeTcpPort();
     WriteFile(dir_.File("prometheus.yml"), ScrapeConfig(collector_.config().web_port));
     std::string error;
-    prometheus_ = Process::Start(
-        {kPrometheus, "--config.file=" + dir_.File("prometheus.yml"),
-         "--storage.tsdb.path=" + dir_.File("prometheus-data"),
-         "--web.listen-address=127.0.0.1:" + std::to_string(prometheus_port_)},
-        dir_.File("prometheus"), &error);
+    prometheus_ =
+        Process::Start({kPrometheus, "--config.file=" + dir_.File("prometheus.yml"),
+                        "--storage.tsdb.path=" + dir_.File("prometheus-data"),
+                        "--web.listen-address=127.0.0.1:" + std::to_string(prometheus_port_)},
+                       dir_.File("prometheus"), &error);
     ASSERT_NE(prometheus_, nullptr) << error;
   }
 
@@ -118,7 +120,7 @@ class PrometheusTest : public ::testing::Test {
 };
 
 TEST_F(PrometheusTest, BothScrapeTargetsAreUp) {
-  if (!Executable(kPrometheus)) GTEST_SKIP() << kPrometheus << " is not installed";
+  ASSERT_TRUE(Executable(kPrometheus)) << kPrometheus << " is not installed (scripts/setup installs it)";
   ASSERT_NO_FATAL_FAILURE(StartAgent());
   ASSERT_NO_FATAL_FAILURE(StartPrometheus());
 
@@ -135,7 +137,7 @@ TEST_F(PrometheusTest, BothScrapeTargetsAreUp) {
 }
 
 TEST_F(PrometheusTest, FederatedAgentSeriesAreQueryableWithTheAgentsInstance) {
-  if (!Executable(kPrometheus)) GTEST_SKIP() << kPrometheus << " is not installed";
+  ASSERT_TRUE(Executable(kPrometheus)) << kPrometheus << " is not installed (scripts/setup installs it)";
   ASSERT_NO_FATAL_FAILURE(StartAgent());
   ASSERT_NO_FATAL_FAILURE(StartPrometheus());
 
@@ -154,12 +156,11 @@ TEST_F(PrometheusTest, FederatedAgentSeriesAreQueryableWithTheAgentsInstance) {
 }
 
 TEST_F(PrometheusTest, CollectorMetricsPassPromtoolCheck) {
-  if (!Executable(kPromtool)) GTEST_SKIP() << kPromtool << " is not installed";
+  ASSERT_TRUE(Executable(kPromtool)) << kPromtool << " is not installed (scripts/setup installs it)";
   ASSERT_NO_FATAL_FAILURE(StartAgent());
   // With an agent connected, the per-agent and per-reason series exist too.
   ASSERT_TRUE(WaitFor(
-      [&] { return collector_.Metric("vitals_ingest_batches_total").value_or(0) > 0; },
-      kDeadline));
+      [&] { return collector_.Metric("vitals_ingest_batches_total").value_or(0) > 0; }, kDeadline));
 
   const std::string metrics = collector_.Metrics();
   ASSERT_FALSE(metrics.empty());
