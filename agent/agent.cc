@@ -1,5 +1,9 @@
 #include "agent/agent.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <bit>
 #include <chrono>
 
 #include "common/version.h"
@@ -8,17 +12,27 @@
 namespace vitals::agent {
 namespace {
 
-const MetricDesc kPending{"vitals_agent_pending_batches", MetricType::kGauge,
-                          "Batches waiting for the collector's acknowledgement."};
+const MetricDesc kSpoolBatches{"vitals_agent_spool_batches", MetricType::kGauge,
+                               "Batches in the on-disk spool, waiting for acknowledgement."};
+const MetricDesc kSpoolBytes{"vitals_agent_spool_bytes", MetricType::kGauge,
+                             "Bytes of the batches in the on-disk spool."};
+const MetricDesc kSpoolMaxBytes{"vitals_agent_spool_max_bytes", MetricType::kGauge,
+                                "The spool's size bound (spool.max_size)."};
+const MetricDesc kSpoolDropped{"vitals_agent_spool_dropped_batches_total", MetricType::kCounter,
+                               "Batches dropped from a full spool (data lost), since start."};
+const MetricDesc kSpoolErrors{"vitals_agent_spool_errors_total", MetricType::kCounter,
+                              "Batches that could not be written to or read from the spool."};
 const MetricDesc kAcked{"vitals_agent_batches_acked_total", MetricType::kCounter,
-                        "Batches the collector acknowledged as stored."};
-const MetricDesc kDropped{"vitals_agent_batches_dropped_total", MetricType::kCounter,
-                          "Batches dropped because the queue was full while the collector was "
-                          "unreachable."};
+                        "Batches a collector acknowledged as stored."};
 const MetricDesc kResent{"vitals_agent_batches_resent_total", MetricType::kCounter,
                          "Batches sent again after no acknowledgement arrived in time."};
 const MetricDesc kRejected{"vitals_agent_batches_rejected_total", MetricType::kCounter,
-                           "Batches the collector refused as invalid."};
+                           "Batches a collector refused as invalid."};
+const MetricDesc kPending{"vitals_agent_pending_batches", MetricType::kGauge,
+                          "Batches not yet acknowledged by this collector."};
+const MetricDesc kConnected{"vitals_agent_collector_connected", MetricType::kGauge,
+                            "1 if the collector acknowledged this agent's Hello on the current "
+                            "connection."};
 const MetricDesc kCollectSeconds{"vitals_agent_collect_duration_seconds", MetricType::kGauge,
                                  "Time the previous measurement round took."};
 const MetricDesc kBuildInfo{"vitals_agent_build_info", MetricType::kGauge,
@@ -27,24 +41,100 @@ const MetricDesc kBuildInfo{"vitals_agent_build_info", MetricType::kGauge,
 
 }  // namespace
 
-Result<std::unique_ptr<Agent>> Agent::Create(const AgentConfig& config, const Clock& clock) {
-  ClientOptions options;
-  options.endpoint = config.collector.endpoint;
-  options.agent_id = config.agent_id;
-  for (const auto& [name, value] : config.labels) options.labels.push_back(Label{name, value});
-  options.interval = config.interval;
-  options.ack_timeout = config.collector.ack_timeout;
-  options.max_retry_backoff = config.collector.max_retry_backoff;
-  options.max_pending_batches = static_cast<size_t>(config.collector.max_pending_batches);
-  ASSIGN_OR_RETURN(auto client, CollectorClient::Create(options, clock));
-  return std::unique_ptr<Agent>(new Agent(config, clock, std::move(client)));
+Result<AgentSetup> LoadAgentSetup(const std::string& path) {
+  ASSIGN_OR_RETURN(ConfigMap root, ConfigMap::LoadFile(path));
+  AgentSetup setup;
+  ASSIGN_OR_RETURN(setup.config, ReadAgentConfig(root));
+  ASSIGN_OR_RETURN(setup.checks, ParseChecks(root));
+  RETURN_IF_ERROR(root.CheckUnknownKeys());
+  return setup;
 }
 
-Agent::Agent(const AgentConfig& config, const Clock& clock, std::unique_ptr<CollectorClient> client)
+Result<AgentConfig> LoadAgentConfig(const std::string& path) {
+  ASSIGN_OR_RETURN(AgentSetup setup, LoadAgentSetup(path));
+  return std::move(setup.config);
+}
+
+Result<std::unique_ptr<Agent>> Agent::Create(AgentSetup setup, const Clock& clock) {
+  SpoolOptions spool_options;
+  spool_options.dir = setup.config.spool.dir;
+  spool_options.max_bytes = setup.config.spool.max_size;
+  auto spool = Spool::Open(spool_options);
+  if (!spool.ok()) return spool.status().WithContext("spool");
+  std::unique_ptr<Agent> agent(new Agent(setup.config, clock, std::move(spool).value()));
+  RETURN_IF_ERROR(agent->AddClients());
+  if (!setup.checks.empty()) {
+    CheckSchedulerOptions options;
+    options.on_result = [raw = agent.get()] { raw->Wake(); };
+    agent->checks_ = std::make_unique<CheckScheduler>(std::move(setup.checks), clock, options);
+  }
+  return agent;
+}
+
+Agent::Agent(const AgentConfig& config, const Clock& clock, std::unique_ptr<Spool> spool)
     : config_(config),
       clock_(clock),
-      client_(std::move(client)),
-      host_probe_(HostPaths{config.host.proc_path, config.host.sys_path}) {}
+      spool_(std::move(spool)),
+      host_probe_(HostPaths{config.host.proc_path, config.host.sys_path}, clock),
+      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+
+Agent::~Agent() {
+  checks_.reset();  // Its workers may still call Wake().
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void Agent::Wake() {
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+}
+
+void Agent::Stop() {
+  stop_ = true;
+  Wake();
+}
+
+Status Agent::AddClients() {
+  for (size_t i = 0; i < config_.collectors.size(); ++i) {
+    const CollectorTarget& target = config_.collectors[i];
+    ClientOptions options;
+    options.endpoint = target.endpoint;
+    options.agent_id = config_.agent_id;
+    options.spool_id = spool_->id();
+    for (const auto& [name, value] : config_.labels) options.labels.push_back(Label{name, value});
+    options.interval = config_.interval;
+    options.ack_timeout = target.ack_timeout;
+    options.max_retry_backoff = target.max_retry_backoff;
+    options.max_batches_per_second = target.replay_rate;
+    if (!target.server_public_key.empty()) {
+      options.curve = CurveKeys{target.server_public_key, config_.curve.public_key,
+                                config_.curve.secret_key};
+    } else {
+      LOG_WARN << "collector " << target.endpoint
+               << ": plain TCP, neither authenticated nor encrypted (set "
+                  "server_public_key_file and curve keys outside a lab)";
+    }
+    ASSIGN_OR_RETURN(auto client, CollectorClient::Create(options, *spool_, clock_,
+                                                          [this, i](uint64_t seq) {
+                                                            OnDelivered(i, seq);
+                                                          }));
+    // What a previous run left in the spool goes out first, in order.
+    for (const auto& [seq, size] : spool_->batches()) client->Offer(seq);
+    clients_.push_back(std::move(client));
+  }
+  return Status::Ok();
+}
+
+void Agent::OnDelivered(size_t client, uint64_t seq) {
+  uint32_t& mask = delivered_to_[seq];
+  mask |= 1u << client;
+  if (static_cast<size_t>(std::popcount(mask)) < clients_.size()) return;
+  delivered_to_.erase(seq);
+  Status removed = spool_->Remove(seq);
+  if (!removed.ok()) {
+    ++spool_errors_;
+    LOG_ERROR << "spool: " << removed.ToString();
+  }
+}
 
 SampleSet Agent::CollectOnce() {
   SampleSet set(clock_.NowMillis());
@@ -57,36 +147,97 @@ SampleSet Agent::CollectOnce() {
 }
 
 void Agent::AddSelfMetrics(double collect_seconds, SampleSet* set) const {
-  const ClientStats& stats = client_->stats();
-  set->Add(kPending, {}, static_cast<double>(stats.pending));
-  set->Add(kAcked, {}, static_cast<double>(stats.batches_acked));
-  set->Add(kDropped, {}, static_cast<double>(stats.batches_dropped));
-  set->Add(kResent, {}, static_cast<double>(stats.batches_resent));
-  set->Add(kRejected, {}, static_cast<double>(stats.batches_rejected));
+  set->Add(kSpoolBatches, {}, static_cast<double>(spool_->batches().size()));
+  set->Add(kSpoolBytes, {}, static_cast<double>(spool_->bytes()));
+  set->Add(kSpoolMaxBytes, {}, static_cast<double>(config_.spool.max_size));
+  set->Add(kSpoolDropped, {}, static_cast<double>(spool_->dropped()));
+  set->Add(kSpoolErrors, {}, static_cast<double>(spool_errors_ + spool_->corrupt()));
+  for (const auto& client : clients_) {
+    const ClientStats& stats = client->stats();
+    Labels labels = {{"collector", client->endpoint()}};
+    set->Add(kAcked, labels, static_cast<double>(stats.batches_acked));
+    set->Add(kResent, labels, static_cast<double>(stats.batches_resent));
+    set->Add(kRejected, labels, static_cast<double>(stats.batches_rejected));
+    set->Add(kPending, labels, static_cast<double>(stats.pending));
+    set->Add(kConnected, labels, stats.connected ? 1 : 0);
+  }
   set->Add(kCollectSeconds, {}, collect_seconds);
   set->Add(kBuildInfo, {{"version", kVersion}, {"revision", kRevision}}, 1);
 }
 
+void Agent::SpoolRound() {
+  SampleSet set = CollectOnce();
+  wire::Batch batch;
+  wirecodec::EncodeSamples(set, &batch);
+  SpoolBatch(std::move(batch));
+}
+
+void Agent::SpoolCheckResults() {
+  SampleSet set(clock_.NowMillis());
+  std::vector<wire::CheckResult> results;
+  if (checks_->Drain(&set, &results) == 0) return;
+  wire::Batch batch;
+  wirecodec::EncodeSamples(set, &batch);
+  for (wire::CheckResult& r : results) *batch.add_checks() = std::move(r);
+  SpoolBatch(std::move(batch));
+}
+
+void Agent::SpoolBatch(wire::Batch batch) {
+  auto seq = spool_->Append(&batch);
+  if (!seq.ok()) {
+    ++spool_errors_;
+    LOG_ERROR << "spool: cannot store a batch: " << seq.status().ToString();
+    return;
+  }
+  for (auto& client : clients_) client->Offer(*seq);
+  // Forget partial deliveries of batches a full spool dropped meanwhile.
+  const uint64_t oldest = spool_->batches().empty() ? *seq : spool_->batches().begin()->first;
+  std::erase_if(delivered_to_, [oldest](const auto& entry) { return entry.first < oldest; });
+}
+
+void Agent::PollClients(std::chrono::milliseconds wait) {
+  for (size_t i = 0; i + 1 < clients_.size(); ++i) clients_[i]->Poll(std::chrono::milliseconds(0));
+  clients_.back()->Poll(wait, wake_fd_);
+}
+
 void Agent::Run() {
-  LOG_INFO << "agent " << config_.agent_id << " sending to " << config_.collector.endpoint
-           << " every " << config_.interval.count() << "ms";
+  LOG_INFO << "agent " << config_.agent_id << " measuring every " << config_.interval.count()
+           << "ms, spooling to " << config_.spool.dir;
+  if (checks_) checks_->Start();
   int64_t next_round = clock_.NowMillis();
   while (!stop_) {
+    if (checks_) SpoolCheckResults();
     int64_t now = clock_.NowMillis();
     if (now >= next_round) {
-      SampleSet set = CollectOnce();
-      wire::Batch batch;
-      wirecodec::EncodeSamples(set, &batch);
-      client_->Enqueue(std::move(batch));
+      SpoolRound();
       // Keep the schedule; skip rounds that were missed rather than bunching up.
       next_round += config_.interval.count();
       if (next_round <= now) next_round = now + config_.interval.count();
     }
-    // Short waits keep Stop() responsive and resends on time.
-    int64_t until_next = std::max<int64_t>(0, next_round - clock_.NowMillis());
-    client_->Poll(std::chrono::milliseconds(std::min<int64_t>(until_next, 50)));
+    // Sleep until the next round or the next thing a client must do; replies,
+    // Stop() and finished checks wake us earlier. The cap bounds how late a
+    // connection event is noticed. With two collectors, the first one's
+    // replies wait for the next wake-up, hence a shorter cap.
+    int64_t wake_at = next_round;
+    for (const auto& client : clients_) wake_at = std::min(wake_at, client->NextWakeMillis());
+    const int64_t cap = clients_.size() > 1 ? 50 : 250;
+    int64_t wait = std::clamp<int64_t>(wake_at - clock_.NowMillis(), 0, cap);
+    PollClients(std::chrono::milliseconds(wait));
   }
-  LOG_INFO << "agent stopped with " << client_->stats().pending << " batches unacknowledged";
+  if (checks_) {
+    checks_->Stop();
+    SpoolCheckResults();
+  }
+  // Give connected collectors a moment to take what is spooled; the rest
+  // stays on disk for the next start.
+  const auto drain_until = std::chrono::steady_clock::now() + kDrainTimeout;
+  while (!spool_->batches().empty() && std::chrono::steady_clock::now() < drain_until) {
+    bool any_connected = false;
+    for (const auto& client : clients_) any_connected |= client->stats().connected;
+    if (!any_connected) break;
+    PollClients(std::chrono::milliseconds(20));
+  }
+  LOG_INFO << "agent stopped; " << spool_->batches().size() << " batches stay spooled";
 }
 
 }  // namespace vitals::agent

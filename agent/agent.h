@@ -1,45 +1,87 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <vector>
 
 #include "agent/agent_config.h"
+#include "agent/checks/check_config.h"
+#include "agent/checks/scheduler.h"
 #include "agent/collector_client.h"
 #include "agent/host_probes.h"
+#include "agent/spool.h"
 #include "common/clock.h"
 #include "common/samples.h"
 #include "common/status.h"
 
 namespace vitals::agent {
 
+// Everything agent.yml configures: the settings and the dependency checks.
+struct AgentSetup {
+  AgentConfig config;
+  std::vector<ConfiguredCheck> checks;
+};
+
+// Reads agent.yml completely. On error nothing is started; the Status names
+// file, line and key.
+Result<AgentSetup> LoadAgentSetup(const std::string& path);
+// The same, keeping only the settings (for validation and tests).
+Result<AgentConfig> LoadAgentConfig(const std::string& path);
+
 // The agent's main loop: every `interval`, measure the host, put the samples
-// (plus the agent's own vitals_agent_* metrics) into one batch and hand it to
-// the CollectorClient, which delivers it. Run() blocks; Stop() may be called
-// from any thread.
+// (plus the agent's own vitals_agent_* metrics) into one batch, spool it to
+// disk, and offer it to each configured collector. Dependency checks run on
+// their own schedule on worker threads; their results are spooled and sent as
+// soon as they finish (within one 50 ms poll), not at the next host round. A
+// batch leaves the spool once every collector acknowledged it. Run() blocks;
+// Stop() may be called from any thread.
 class Agent {
  public:
-  static Result<std::unique_ptr<Agent>> Create(const AgentConfig& config,
+  // Opens the spool (re-offering what a previous run left in it) and starts
+  // connecting. IOError if the spool cannot be opened.
+  static Result<std::unique_ptr<Agent>> Create(AgentSetup setup,
                                                const Clock& clock = Clock::Real());
+  ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
 
-  // Measures and sends until Stop() is called.
+  // Measures and sends until Stop() is called, then tries for up to
+  // `drain_timeout` to deliver what is still spooled (it stays spooled for the
+  // next start either way).
   void Run();
-  void Stop() { stop_ = true; }
+  void Stop();
 
   // One measurement round: host vitals and the agent's own metrics.
   SampleSet CollectOnce();
 
+  static constexpr std::chrono::milliseconds kDrainTimeout{2000};
+
  private:
-  Agent(const AgentConfig& config, const Clock& clock, std::unique_ptr<CollectorClient> client);
+  Agent(const AgentConfig& config, const Clock& clock, std::unique_ptr<Spool> spool);
+  void Wake();
+  Status AddClients();
+  void OnDelivered(size_t client, uint64_t seq);
+  void SpoolRound();
+  void SpoolCheckResults();
+  void SpoolBatch(wire::Batch batch);
+  void PollClients(std::chrono::milliseconds wait);
   void AddSelfMetrics(double collect_seconds, SampleSet* set) const;
 
   const AgentConfig config_;
   const Clock& clock_;
-  std::unique_ptr<CollectorClient> client_;
+  std::unique_ptr<Spool> spool_;
+  std::vector<std::unique_ptr<CollectorClient>> clients_;
+  // Spooled seqs some but not all collectors acknowledged: bit i = client i.
+  std::map<uint64_t, uint32_t> delivered_to_;
   HostProbe host_probe_;
+  std::unique_ptr<CheckScheduler> checks_;  // Null without checks.
   std::atomic<bool> stop_{false};
+  // An eventfd that interrupts the loop's wait: Stop() and finished checks.
+  int wake_fd_ = -1;
   double last_collect_seconds_ = 0;
+  uint64_t spool_errors_ = 0;
 };
 
 }  // namespace vitals::agent

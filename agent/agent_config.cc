@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include "common/config.h"
+#include "common/curve_keys.h"
 #include "common/labels.h"
 
 namespace vitals::agent {
@@ -14,7 +14,44 @@ std::string HostName() {
   return buf;
 }
 
-Result<AgentConfig> FromConfigMap(ConfigMap root) {
+// Reads a key file named by `key` (a path) into *out.
+Status ReadKey(ConfigMap& map, std::string_view key, std::string* out, Presence p) {
+  std::string path;
+  RETURN_IF_ERROR(map.ReadString(key, &path, p));
+  if (path.empty()) return Status::Ok();
+  auto value = ReadCurveKeyFile(path);
+  if (!value.ok()) return map.Error(key, value.status().message());
+  *out = *value;
+  return Status::Ok();
+}
+
+Result<CollectorTarget> ReadCollector(ConfigMap& map) {
+  CollectorTarget target;
+  RETURN_IF_ERROR(map.ReadString("endpoint", &target.endpoint, Presence::kRequired));
+  if (target.endpoint.find("://") == std::string::npos) {
+    return map.Error("endpoint", "expected a ZeroMQ endpoint like tcp://collector:4740");
+  }
+  RETURN_IF_ERROR(map.ReadDuration("ack_timeout", &target.ack_timeout));
+  RETURN_IF_ERROR(map.ReadDuration("max_retry_backoff", &target.max_retry_backoff));
+  int64_t replay_rate = static_cast<int64_t>(target.replay_rate);
+  RETURN_IF_ERROR(map.ReadInt("replay_rate", &replay_rate));
+  target.replay_rate = static_cast<double>(replay_rate);
+  RETURN_IF_ERROR(ReadKey(map, "server_public_key_file", &target.server_public_key,
+                          Presence::kOptional));
+  if (target.ack_timeout < std::chrono::milliseconds(10)) {
+    return map.Error("ack_timeout", "must be at least 10ms");
+  }
+  if (target.max_retry_backoff < std::chrono::milliseconds(100)) {
+    return map.Error("max_retry_backoff", "must be at least 100ms");
+  }
+  if (replay_rate < 1) return map.Error("replay_rate", "must be at least 1 batch per second");
+  RETURN_IF_ERROR(map.CheckUnknownKeys());
+  return target;
+}
+
+}  // namespace
+
+Result<AgentConfig> ReadAgentConfig(ConfigMap& root) {
   AgentConfig config;
   config.agent_id = HostName();
   RETURN_IF_ERROR(root.ReadString("agent_id", &config.agent_id));
@@ -35,25 +72,54 @@ Result<AgentConfig> FromConfigMap(ConfigMap root) {
     return root.Error("interval", "must be at least 100ms");
   }
 
-  // Optional so that an absent or empty section reports the key it lacks, collector.endpoint.
-  ASSIGN_OR_RETURN(ConfigMap collector, root.ReadMap("collector"));
-  RETURN_IF_ERROR(collector.ReadString("endpoint", &config.collector.endpoint, Presence::kRequired));
-  if (config.collector.endpoint.find("://") == std::string::npos) {
-    return collector.Error("endpoint", "expected a ZeroMQ endpoint like tcp://collector:4740");
+  // Exactly one of `collector` (a mapping) and `collectors` (a list of them).
+  if (root.Has("collector") && root.Has("collectors")) {
+    return root.Error("collectors", "give either collector or collectors, not both");
   }
-  RETURN_IF_ERROR(collector.ReadDuration("ack_timeout", &config.collector.ack_timeout));
-  RETURN_IF_ERROR(collector.ReadDuration("max_retry_backoff", &config.collector.max_retry_backoff));
-  RETURN_IF_ERROR(collector.ReadInt("max_pending_batches", &config.collector.max_pending_batches));
-  if (config.collector.ack_timeout < std::chrono::milliseconds(10)) {
-    return collector.Error("ack_timeout", "must be at least 10ms");
+  if (root.Has("collectors")) {
+    ASSIGN_OR_RETURN(std::vector<ConfigMap> maps, root.ReadMapList("collectors"));
+    if (maps.empty() || maps.size() > 2) {
+      return root.Error("collectors", "list one collector, or two for high availability");
+    }
+    for (ConfigMap& map : maps) {
+      ASSIGN_OR_RETURN(CollectorTarget target, ReadCollector(map));
+      config.collectors.push_back(std::move(target));
+    }
+  } else {
+    ASSIGN_OR_RETURN(ConfigMap map, root.ReadMap("collector"));
+    ASSIGN_OR_RETURN(CollectorTarget target, ReadCollector(map));
+    config.collectors.push_back(std::move(target));
   }
-  if (config.collector.max_retry_backoff < std::chrono::milliseconds(100)) {
-    return collector.Error("max_retry_backoff", "must be at least 100ms");
+
+  ASSIGN_OR_RETURN(ConfigMap spool, root.ReadMap("spool"));
+  RETURN_IF_ERROR(spool.ReadString("dir", &config.spool.dir, Presence::kRequired));
+  RETURN_IF_ERROR(spool.ReadBytes("max_size", &config.spool.max_size));
+  if (config.spool.max_size < (64u << 10)) return spool.Error("max_size", "must be at least 64KiB");
+  RETURN_IF_ERROR(spool.CheckUnknownKeys());
+
+  ASSIGN_OR_RETURN(ConfigMap curve, root.ReadMap("curve"));
+  RETURN_IF_ERROR(ReadKey(curve, "public_key_file", &config.curve.public_key, Presence::kOptional));
+  RETURN_IF_ERROR(ReadKey(curve, "secret_key_file", &config.curve.secret_key, Presence::kOptional));
+  RETURN_IF_ERROR(curve.CheckUnknownKeys());
+  if (config.curve.public_key.empty() != config.curve.secret_key.empty()) {
+    return curve.Error(config.curve.public_key.empty() ? "public_key_file" : "secret_key_file",
+                       "missing: the key pair needs both public_key_file and secret_key_file");
   }
-  if (config.collector.max_pending_batches < 1) {
-    return collector.Error("max_pending_batches", "must be at least 1");
+  bool any_server_key = false;
+  for (const CollectorTarget& t : config.collectors) any_server_key |= !t.server_public_key.empty();
+  bool have_pair = !config.curve.public_key.empty() && !config.curve.secret_key.empty();
+  if (any_server_key && !have_pair) {
+    return curve.Error("", "a collector has server_public_key_file, so curve.public_key_file and "
+                           "curve.secret_key_file are required");
   }
-  RETURN_IF_ERROR(collector.CheckUnknownKeys());
+  if (have_pair) {
+    for (size_t i = 0; i < config.collectors.size(); ++i) {
+      if (config.collectors[i].server_public_key.empty()) {
+        return root.Error(config.collectors.size() == 1 ? "collector" : "collectors",
+                          "curve keys are set, so every collector needs server_public_key_file");
+      }
+    }
+  }
 
   ASSIGN_OR_RETURN(ConfigMap host, root.ReadMap("host"));
   RETURN_IF_ERROR(host.ReadString("proc_path", &config.host.proc_path));
@@ -67,21 +133,7 @@ Result<AgentConfig> FromConfigMap(ConfigMap root) {
   if (!parsed.ok()) return log.Error("level", parsed.status().message());
   config.log_level = *parsed;
   RETURN_IF_ERROR(log.CheckUnknownKeys());
-
-  RETURN_IF_ERROR(root.CheckUnknownKeys());
   return config;
-}
-
-}  // namespace
-
-Result<AgentConfig> LoadAgentConfig(const std::string& path) {
-  ASSIGN_OR_RETURN(ConfigMap root, ConfigMap::LoadFile(path));
-  return FromConfigMap(std::move(root));
-}
-
-Result<AgentConfig> ParseAgentConfig(const std::string& yaml, const std::string& file_name) {
-  ASSIGN_OR_RETURN(ConfigMap root, ConfigMap::LoadString(yaml, file_name));
-  return FromConfigMap(std::move(root));
 }
 
 }  // namespace vitals::agent

@@ -3,13 +3,30 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <vector>
 
+#include "common/config.h"
 #include "common/log.h"
 #include "common/status.h"
 
 namespace vitals::agent {
 
-// Everything in agent.yml. See docs/configuration.md.
+// Where and how to deliver batches: one entry of `collector:` / `collectors:`.
+struct CollectorTarget {
+  // The collector's ZeroMQ endpoint.
+  std::string endpoint;
+  // A batch not acknowledged within this time is sent again.
+  std::chrono::milliseconds ack_timeout{std::chrono::seconds(5)};
+  // Cap of the exponential retry back-off while the collector is unreachable.
+  std::chrono::milliseconds max_retry_backoff{std::chrono::seconds(30)};
+  // Batches per second at most when replaying the spool after an outage.
+  double replay_rate = 200;
+  // The collector's CURVE public key (Z85); empty for plain TCP.
+  std::string server_public_key;
+};
+
+// Everything in agent.yml except the checks (see agent/checks/check_config.h).
+// See docs/configuration.md.
 struct AgentConfig {
   // Name of this agent; every series carries agent="<id>" and instance="<id>".
   // Defaults to the host name.
@@ -19,16 +36,21 @@ struct AgentConfig {
   // How often host vitals are measured and sent.
   std::chrono::milliseconds interval{std::chrono::seconds(15)};
 
-  struct Collector {
-    // The collector's ZeroMQ endpoint. Required.
-    std::string endpoint;
-    // A batch not acknowledged within this time is sent again.
-    std::chrono::milliseconds ack_timeout{std::chrono::seconds(5)};
-    // Cap of the exponential retry back-off while the collector is unreachable.
-    std::chrono::milliseconds max_retry_backoff{std::chrono::seconds(30)};
-    // Unacknowledged batches kept in memory; the oldest are dropped beyond this.
-    int64_t max_pending_batches = 720;
-  } collector;
+  // One collector, or two for high availability: every batch goes to each.
+  std::vector<CollectorTarget> collectors;
+
+  struct Spool {
+    // Directory of the on-disk spool. Required.
+    std::string dir;
+    // Bound of the spool's size; the oldest batches are dropped beyond it.
+    uint64_t max_size = 256ull << 20;
+  } spool;
+
+  struct Curve {
+    // This agent's key pair (Z85), read from public_key_file/secret_key_file.
+    std::string public_key;
+    std::string secret_key;
+  } curve;
 
   struct Host {
     std::string proc_path = "/proc";  // Where procfs is mounted.
@@ -38,8 +60,8 @@ struct AgentConfig {
   LogLevel log_level = LogLevel::kInfo;
 };
 
-// Reads and validates an agent.yml. InvalidArgument names file, line and key.
-Result<AgentConfig> LoadAgentConfig(const std::string& path);
-Result<AgentConfig> ParseAgentConfig(const std::string& yaml, const std::string& file_name);
+// Reads the agent settings from a parsed agent.yml, leaving `checks` unread
+// for the caller. InvalidArgument names file, line and key.
+Result<AgentConfig> ReadAgentConfig(ConfigMap& root);
 
 }  // namespace vitals::agent

@@ -3,7 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <random>
+#include <atomic>
 
 #include "common/version.h"
 #include "common/wire.h"
@@ -11,9 +11,9 @@
 namespace vitals::agent {
 namespace {
 
-uint64_t RandomSessionId() {
-  std::random_device rd;
-  return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+uint64_t NextMonitorId() {
+  static std::atomic<uint64_t> next{1};
+  return next++;
 }
 
 std::string HostName() {
@@ -35,40 +35,62 @@ class CollectorClient::ConnectionMonitor final : public zmq::monitor_t {
   void on_event_disconnected(const zmq_event_t&, const char*) override {
     client_.OnDisconnected();
   }
+  void on_event_handshake_failed_auth(const zmq_event_t&, const char* addr) override {
+    LOG_ERROR << "collector " << addr
+              << " refused this agent's key (CURVE authentication failed); is its public key "
+                 "in the collector's allowed_agents_dir?";
+    client_.OnHandshakeRefused();
+  }
+  void on_event_handshake_failed_protocol(const zmq_event_t&, const char* addr) override {
+    LOG_ERROR << "handshake with collector " << addr
+              << " failed (do both sides agree on CURVE being on?)";
+    client_.OnHandshakeRefused();
+  }
 
  private:
   CollectorClient& client_;
 };
 
-CollectorClient::CollectorClient(const ClientOptions& options, const Clock& clock)
+CollectorClient::CollectorClient(const ClientOptions& options, Spool& spool, const Clock& clock,
+                                 DoneCallback on_done)
     : options_(options),
+      spool_(spool),
       clock_(clock),
-      session_id_(RandomSessionId()),
-      log_limiter_(clock, std::chrono::seconds(30)),
+      on_done_(std::move(on_done)),
+      monitor_id_(NextMonitorId()),
       context_(1),
       socket_(context_, zmq::socket_type::dealer),
-      backoff_(options.initial_retry_backoff) {}
+      backoff_(options.initial_retry_backoff),
+      send_tokens_(std::max(1.0, options.max_batches_per_second)) {}
 
 Result<std::unique_ptr<CollectorClient>> CollectorClient::Create(const ClientOptions& options,
-                                                                 const Clock& clock) {
-  std::unique_ptr<CollectorClient> client(new CollectorClient(options, clock));
+                                                                 Spool& spool, const Clock& clock,
+                                                                 DoneCallback on_done) {
+  std::unique_ptr<CollectorClient> client(
+      new CollectorClient(options, spool, clock, std::move(on_done)));
   try {
     zmq::socket_t& s = client->socket_;
     // Queue messages only on completed connections: while the collector is
-    // down a send fails at once and the batch stays in our queue, where it is
-    // counted and bounded, instead of in a ZeroMQ pipe where it is neither.
+    // down a send fails at once and the batch simply stays in the spool.
     s.set(zmq::sockopt::immediate, 1);
     s.set(zmq::sockopt::linger, 0);
     s.set(zmq::sockopt::reconnect_ivl, 100);
     s.set(zmq::sockopt::reconnect_ivl_max,
           static_cast<int>(std::min<int64_t>(options.max_retry_backoff.count(), INT32_MAX)));
     s.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(1 << 20));
+    if (options.curve.enabled()) {
+      s.set(zmq::sockopt::curve_serverkey, options.curve.server_public_key);
+      s.set(zmq::sockopt::curve_publickey, options.curve.public_key);
+      s.set(zmq::sockopt::curve_secretkey, options.curve.secret_key);
+    }
     client->monitor_ = std::make_unique<ConnectionMonitor>(*client);
-    client->monitor_->init(s, "inproc://agent-monitor-" + std::to_string(client->session_id_),
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED);
+    client->monitor_->init(s, "inproc://agent-monitor-" + std::to_string(client->monitor_id_),
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
     s.connect(options.endpoint);
   } catch (const zmq::error_t& e) {
-    return Status::InvalidArgument("collector endpoint " + options.endpoint + ": " + e.what());
+    return Status::InvalidArgument("collector " + options.endpoint + ": " + e.what());
   }
   return client;
 }
@@ -79,24 +101,14 @@ CollectorClient::~CollectorClient() {
   context_.close();
 }
 
-void CollectorClient::Enqueue(wire::Batch batch) {
-  batch.set_seq(next_seq_++);
-  pending_.push_back(Pending{std::move(batch), -1});
-  while (pending_.size() > options_.max_pending_batches) {
-    ++stats_.batches_dropped;
-    uint64_t suppressed = 0;
-    if (log_limiter_.Allow("dropped", &suppressed)) {
-      LOG_WARN << "collector unreachable and " << options_.max_pending_batches
-               << " batches queued: dropping the oldest (" << stats_.batches_dropped
-               << " dropped so far)";
-    }
-    pending_.pop_front();
-  }
+void CollectorClient::Offer(uint64_t seq) {
+  pending_.push_back(Pending{seq, -1});
   stats_.pending = pending_.size();
 }
 
 void CollectorClient::OnConnected() {
   LOG_DEBUG << "connection to " << options_.endpoint << " established";
+  reconnect_at_ms_ = -1;
   backoff_ = options_.initial_retry_backoff;
   retry_at_ms_ = 0;
   hello_acked_ = false;
@@ -111,16 +123,62 @@ void CollectorClient::OnDisconnected() {
   ForgetSent();
 }
 
-void CollectorClient::Poll(std::chrono::milliseconds timeout) {
+void CollectorClient::OnHandshakeRefused() {
+  if (reconnect_at_ms_ >= 0) return;
+  reconnect_at_ms_ = clock_.NowMillis() + backoff_.count();
+  backoff_ = std::min(backoff_ * 2, options_.max_retry_backoff);
+}
+
+void CollectorClient::ReconnectIfDue() {
+  if (reconnect_at_ms_ < 0 || clock_.NowMillis() < reconnect_at_ms_) return;
+  reconnect_at_ms_ = -1;
+  try {
+    socket_.disconnect(options_.endpoint);
+    socket_.connect(options_.endpoint);
+  } catch (const zmq::error_t& e) {
+    LOG_ERROR << "reconnecting to " << options_.endpoint << ": " << e.what();
+  }
+}
+
+int64_t CollectorClient::NextWakeMillis() const {
+  const int64_t now = clock_.NowMillis();
+  int64_t next = INT64_MAX;
+  if (reconnect_at_ms_ >= 0) next = reconnect_at_ms_;
+  if (now < retry_at_ms_) return std::min(next, retry_at_ms_);
+  if (!hello_acked_) {
+    return std::min(next, hello_sent_at_ms_ < 0 ? now
+                                                : hello_sent_at_ms_ + options_.ack_timeout.count());
+  }
+  size_t in_flight = 0;
+  for (const Pending& p : pending_) {
+    if (in_flight++ >= options_.max_in_flight) break;
+    if (p.sent_at_ms < 0) {
+      // Due now, or when the replay rate allows the next send.
+      double missing = std::max(0.0, 1 - send_tokens_);
+      return std::min(next, tokens_at_ms_ + static_cast<int64_t>(
+                                                missing * 1000 / options_.max_batches_per_second));
+    }
+    next = std::min(next, p.sent_at_ms + options_.ack_timeout.count());
+  }
+  return next;
+}
+
+void CollectorClient::Poll(std::chrono::milliseconds timeout, int wake_fd) {
   while (monitor_->check_event(0)) {
   }
+  ReconnectIfDue();
   SendDue();
-  zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+  zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
+                             {nullptr, wake_fd, ZMQ_POLLIN, 0}};
   try {
-    zmq::poll(items, 1, timeout);
+    zmq::poll(items, wake_fd >= 0 ? 2 : 1, timeout);
   } catch (const zmq::error_t& e) {
     if (e.num() != EINTR) LOG_ERROR << "poll: " << e.what();
     return;
+  }
+  if (wake_fd >= 0 && (items[1].revents & ZMQ_POLLIN)) {
+    uint64_t count = 0;
+    [[maybe_unused]] ssize_t n = ::read(wake_fd, &count, sizeof(count));
   }
   while (monitor_->check_event(0)) {
   }
@@ -158,41 +216,74 @@ void CollectorClient::ForgetSent() {
   for (Pending& p : pending_) p.sent_at_ms = -1;
 }
 
+bool CollectorClient::TakeSendToken(int64_t now) {
+  const double rate = options_.max_batches_per_second;
+  const double burst = std::max(1.0, rate);
+  send_tokens_ = std::min(burst, send_tokens_ + (now - tokens_at_ms_) * rate / 1000.0);
+  tokens_at_ms_ = now;
+  if (send_tokens_ < 1) return false;
+  send_tokens_ -= 1;
+  return true;
+}
+
+void CollectorClient::SendHelloIfDue(int64_t now) {
+  if (hello_sent_at_ms_ >= 0 && now - hello_sent_at_ms_ < options_.ack_timeout.count()) return;
+  wire::Envelope env = wirecodec::NewEnvelope();
+  wire::Hello* hello = env.mutable_hello();
+  hello->set_agent_id(options_.agent_id);
+  for (const Label& l : options_.labels) {
+    wire::Label* wl = hello->add_labels();
+    wl->set_name(l.name);
+    wl->set_value(l.value);
+  }
+  hello->set_agent_version(std::string(kVersion) + " (" + kRevision + ")");
+  hello->set_hostname(HostName());
+  hello->set_spool_id(options_.spool_id);
+  hello->set_interval_ms(static_cast<uint32_t>(options_.interval.count()));
+  if (!TrySend(env)) {
+    BackOff();
+    return;
+  }
+  if (hello_sent_at_ms_ >= 0) BackOff();  // A Hello went unanswered: back off.
+  hello_sent_at_ms_ = now;
+}
+
 void CollectorClient::SendDue() {
   int64_t now = clock_.NowMillis();
   if (now < retry_at_ms_) return;
-
   if (!hello_acked_) {
-    if (hello_sent_at_ms_ >= 0 && now - hello_sent_at_ms_ < options_.ack_timeout.count()) return;
-    wire::Envelope env = wirecodec::NewEnvelope();
-    wire::Hello* hello = env.mutable_hello();
-    hello->set_agent_id(options_.agent_id);
-    for (const Label& l : options_.labels) {
-      wire::Label* wl = hello->add_labels();
-      wl->set_name(l.name);
-      wl->set_value(l.value);
+    SendHelloIfDue(now);
+    return;
+  }
+  size_t in_flight = 0;
+  for (auto it = pending_.begin(); it != pending_.end() && in_flight < options_.max_in_flight;) {
+    Pending& p = *it;
+    bool never_sent = p.sent_at_ms < 0;
+    if (!never_sent && now - p.sent_at_ms < options_.ack_timeout.count()) {
+      ++in_flight;
+      ++it;
+      continue;
     }
-    hello->set_agent_version(std::string(kVersion) + " (" + kRevision + ")");
-    hello->set_hostname(HostName());
-    hello->set_session_id(session_id_);
-    hello->set_interval_ms(static_cast<uint32_t>(options_.interval.count()));
-    if (!TrySend(env)) {
+    // Dropped from a full spool meanwhile: skipping it must not use up a send.
+    if (!spool_.batches().contains(p.seq)) {
+      it = pending_.erase(it);
+      stats_.pending = pending_.size();
+      continue;
+    }
+    if (!TakeSendToken(now)) return;
+    auto batch = spool_.Read(p.seq);
+    if (!batch.ok() && batch.status().code() == Status::Code::kIOError) {
+      LOG_ERROR << "spool: " << batch.status().ToString() << "; will retry";
       BackOff();
       return;
     }
-    if (hello_sent_at_ms_ >= 0) BackOff();  // A Hello went unanswered: back off.
-    hello_sent_at_ms_ = now;
-    return;
-  }
-
-  size_t in_flight = 0;
-  for (Pending& p : pending_) {
-    if (in_flight >= options_.max_in_flight) break;
-    ++in_flight;
-    bool never_sent = p.sent_at_ms < 0;
-    if (!never_sent && now - p.sent_at_ms < options_.ack_timeout.count()) continue;
+    if (!batch.ok()) {  // No longer in the spool (dropped or unreadable): nothing to send.
+      it = pending_.erase(it);
+      stats_.pending = pending_.size();
+      continue;
+    }
     wire::Envelope env = wirecodec::NewEnvelope();
-    *env.mutable_batch() = p.batch;
+    *env.mutable_batch() = std::move(batch).value();
     if (!TrySend(env)) {
       stats_.connected = false;
       BackOff();
@@ -203,6 +294,8 @@ void CollectorClient::SendDue() {
       BackOff();  // An unanswered batch: the collector may be struggling.
     }
     p.sent_at_ms = now;
+    ++in_flight;
+    ++it;
   }
 }
 
@@ -210,7 +303,7 @@ void CollectorClient::HandleReply(const zmq::message_t& msg) {
   wire::Envelope env;
   if (!env.ParseFromArray(msg.data(), static_cast<int>(msg.size())) ||
       env.protocol_major() != static_cast<uint32_t>(kProtocolMajor)) {
-    LOG_WARN << "ignoring an undecodable reply from the collector";
+    LOG_WARN << "ignoring an undecodable reply from collector " << options_.endpoint;
     return;
   }
   // Any sensible reply means the collector is there: stop backing off.
@@ -227,23 +320,29 @@ void CollectorClient::HandleReply(const zmq::message_t& msg) {
       ForgetSent();  // Resend in-flight batches on this connection.
       break;
     case wire::Envelope::kAck:
-      for (uint64_t seq : env.ack().seqs()) OnAck(seq);
+      for (uint64_t seq : env.ack().seqs()) {
+        if (std::any_of(pending_.begin(), pending_.end(),
+                        [seq](const Pending& p) { return p.seq == seq; })) {
+          ++stats_.batches_acked;
+          Finish(seq);
+        }
+      }
       break;
     case wire::Envelope::kError:
       OnError(env.error());
       break;
     default:
-      LOG_WARN << "ignoring an unexpected reply kind from the collector";
+      LOG_WARN << "ignoring an unexpected reply kind from collector " << options_.endpoint;
   }
 }
 
-void CollectorClient::OnAck(uint64_t seq) {
+void CollectorClient::Finish(uint64_t seq) {
   auto it = std::find_if(pending_.begin(), pending_.end(),
-                         [seq](const Pending& p) { return p.batch.seq() == seq; });
-  if (it == pending_.end()) return;  // A late ack for a resent batch.
+                         [seq](const Pending& p) { return p.seq == seq; });
+  if (it == pending_.end()) return;  // A late reply for a batch already finished.
   pending_.erase(it);
-  ++stats_.batches_acked;
   stats_.pending = pending_.size();
+  if (on_done_) on_done_(seq);
 }
 
 void CollectorClient::OnError(const wire::Error& error) {
@@ -256,24 +355,21 @@ void CollectorClient::OnError(const wire::Error& error) {
       ForgetSent();
       return;
     case wire::Error::STORAGE_FAILED:
-      LOG_WARN << "collector could not store batch " << error.seq() << ": " << error.message()
-               << "; will resend";
+      LOG_WARN << "collector " << options_.endpoint << " could not store batch " << error.seq()
+               << ": " << error.message() << "; will resend";
       BackOff();
       return;
     case wire::Error::INVALID_BATCH:
-    case wire::Error::TOO_LARGE: {
-      // Resending the same bytes cannot succeed: drop the batch and say so.
-      LOG_ERROR << "collector refused batch " << error.seq() << " for good: " << error.message();
+    case wire::Error::TOO_LARGE:
+      // Resending the same bytes cannot succeed: give the batch up and say so.
+      LOG_ERROR << "collector " << options_.endpoint << " refused batch " << error.seq()
+                << " for good: " << error.message();
       ++stats_.batches_rejected;
-      auto it = std::find_if(pending_.begin(), pending_.end(),
-                             [&](const Pending& p) { return p.batch.seq() == error.seq(); });
-      if (it != pending_.end()) pending_.erase(it);
-      stats_.pending = pending_.size();
+      Finish(error.seq());
       return;
-    }
     default:
-      LOG_ERROR << "collector error " << wire::Error::Code_Name(error.code()) << ": "
-                << error.message();
+      LOG_ERROR << "collector " << options_.endpoint << " error "
+                << wire::Error::Code_Name(error.code()) << ": " << error.message();
       BackOff();
   }
 }

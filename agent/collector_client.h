@@ -3,11 +3,13 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include <zmq.hpp>
 
+#include "agent/spool.h"
 #include "common/clock.h"
 #include "common/labels.h"
 #include "common/log.h"
@@ -16,11 +18,20 @@
 
 namespace vitals::agent {
 
+// CurveZMQ keys of one connection, Z85-encoded (40 characters each).
+struct CurveKeys {
+  std::string server_public_key;  // The collector's public key.
+  std::string public_key;         // This agent's key pair.
+  std::string secret_key;
+  bool enabled() const { return !server_public_key.empty(); }
+};
+
 struct ClientOptions {
   // Collector endpoint, e.g. "tcp://collector:4740".
   std::string endpoint;
   // Sent in the Hello.
   std::string agent_id;
+  uint64_t spool_id = 0;
   Labels labels;
   std::chrono::milliseconds interval{std::chrono::seconds(15)};
   // A sent batch (or Hello) not acknowledged within this time is sent again.
@@ -28,81 +39,107 @@ struct ClientOptions {
   // Retry back-off starts here and doubles up to max_retry_backoff.
   std::chrono::milliseconds initial_retry_backoff{std::chrono::milliseconds(100)};
   std::chrono::milliseconds max_retry_backoff{std::chrono::seconds(30)};
-  // Batches kept until acknowledged; the oldest are dropped beyond this.
-  size_t max_pending_batches = 720;
   // Batches sent but not yet acknowledged at any one time.
   size_t max_in_flight = 16;
+  // Sends per second at most, so a recovering collector is not flooded by a
+  // replay of everything spooled during its outage.
+  double max_batches_per_second = 200;
+  // Empty keys: plain TCP.
+  CurveKeys curve;
 };
 
 // Counters the client keeps about itself; read with stats().
 struct ClientStats {
   uint64_t batches_acked = 0;
-  uint64_t batches_dropped = 0;   // Pushed out of a full queue.
   uint64_t batches_resent = 0;
   uint64_t batches_rejected = 0;  // Refused by the collector for good (invalid).
-  uint64_t pending = 0;
+  uint64_t pending = 0;           // Offered and not yet acknowledged.
   bool connected = false;         // A Hello was acknowledged on the current connection.
 };
 
-// The agent's side of the wire protocol: a ZeroMQ DEALER that says Hello,
-// sends numbered batches, and keeps each one until the collector acknowledges
-// it, resending after ack_timeout and backing off exponentially while the
-// collector is unreachable. Everything happens on the caller's thread inside
-// Enqueue and Poll; the class is not thread-safe.
+// The agent's side of the wire protocol towards one collector: a ZeroMQ
+// DEALER that says Hello, sends spooled batches in sequence order, and
+// resends each one until the collector acknowledges it, backing off
+// exponentially while the collector is unreachable. The batches' bytes live in
+// the Spool; the client only tracks sequence numbers, and reports each
+// acknowledged (or rejected-for-good) seq through `on_done` so the owner can
+// remove it from the spool once every collector has it.
+//
+// Everything happens on the caller's thread inside Offer and Poll; not
+// thread-safe.
 class CollectorClient {
  public:
-  // Creates the socket and starts connecting (in the background: a collector
-  // that is down is not an error). InvalidArgument for a malformed endpoint.
+  using DoneCallback = std::function<void(uint64_t seq)>;
+
+  // Creates the socket and starts connecting in the background (a collector
+  // that is down is not an error). `spool` and `clock` must outlive the
+  // client. InvalidArgument for a malformed endpoint or keys.
   static Result<std::unique_ptr<CollectorClient>> Create(const ClientOptions& options,
-                                                         const Clock& clock);
+                                                         Spool& spool, const Clock& clock,
+                                                         DoneCallback on_done);
   ~CollectorClient();
   CollectorClient(const CollectorClient&) = delete;
   CollectorClient& operator=(const CollectorClient&) = delete;
 
-  // Numbers `batch` (sets its seq) and queues it for sending. If the queue
-  // is full, the oldest batch is dropped and counted.
-  void Enqueue(wire::Batch batch);
+  // Queues spooled batch `seq` for delivery. REQUIRES: seqs are offered in
+  // increasing order.
+  void Offer(uint64_t seq);
 
-  // Sends what is due, waits up to `timeout` (real time) for replies from the
-  // collector, processes them and sends what became due. Call it in a loop;
-  // resend timing follows the injected clock.
-  void Poll(std::chrono::milliseconds timeout);
+  // Sends what is due, waits up to `timeout` (real time) for replies or for
+  // `wake_fd` (an eventfd, -1 for none) to become readable, processes replies
+  // and sends what became due. Call it in a loop; resend and back-off timing
+  // follows the injected clock.
+  void Poll(std::chrono::milliseconds timeout, int wake_fd = -1);
+
+  // The clock time at which the client next has something to do of its own
+  // (a send, a resend, a retry); replies wake Poll earlier.
+  int64_t NextWakeMillis() const;
 
   const ClientStats& stats() const { return stats_; }
+  const std::string& endpoint() const { return options_.endpoint; }
 
  private:
   struct Pending {
-    wire::Batch batch;
+    uint64_t seq;
     int64_t sent_at_ms = -1;  // -1: not sent on the current connection.
   };
-
   class ConnectionMonitor;
 
-  CollectorClient(const ClientOptions& options, const Clock& clock);
+  CollectorClient(const ClientOptions& options, Spool& spool, const Clock& clock,
+                  DoneCallback on_done);
   void OnConnected();
   void OnDisconnected();
+  void OnHandshakeRefused();
+  void ReconnectIfDue();
+  void SendHelloIfDue(int64_t now);
   void SendDue();
+  bool TakeSendToken(int64_t now);
   bool TrySend(const wire::Envelope& envelope);
   void HandleReply(const zmq::message_t& msg);
-  void OnAck(uint64_t seq);
+  void Finish(uint64_t seq);
   void OnError(const wire::Error& error);
   void BackOff();
   void ForgetSent();
 
   const ClientOptions options_;
+  Spool& spool_;
   const Clock& clock_;
-  const uint64_t session_id_;
-  LogRateLimiter log_limiter_;
+  const DoneCallback on_done_;
+  const uint64_t monitor_id_;  // Makes the monitor's inproc endpoint unique.
   zmq::context_t context_;
   zmq::socket_t socket_;
   std::unique_ptr<ConnectionMonitor> monitor_;  // Declared after socket_: destroyed first.
 
   std::deque<Pending> pending_;  // Ordered by seq.
-  uint64_t next_seq_ = 1;
   bool hello_acked_ = false;
   int64_t hello_sent_at_ms_ = -1;
   int64_t retry_at_ms_ = 0;  // No sends before this (back-off).
+  // libzmq gives up on an endpoint whose handshake was refused (e.g. our key
+  // is not allowed yet); we reconnect ourselves at this time, -1: no need.
+  int64_t reconnect_at_ms_ = -1;
   std::chrono::milliseconds backoff_;
+  double send_tokens_ = 0;   // Token bucket for max_batches_per_second.
+  int64_t tokens_at_ms_ = 0;
   ClientStats stats_;
 };
 

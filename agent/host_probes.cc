@@ -1,25 +1,34 @@
 #include "agent/host_probes.h"
 
 #include <re2/re2.h>
-
-#include <fcntl.h>
 #include <sys/utsname.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <charconv>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <system_error>
 #include <utility>
 
+#include "agent/host_common.h"
 #include "common/labels.h"
 #include "common/log.h"
 
 namespace vitals::agent {
 namespace {
+
+using internal::AllOrNothing;
+using internal::Counter;
+using internal::Fields;
+using internal::Gauge;
+using internal::LineError;
+using internal::Lines;
+using internal::ParseFile;
+using internal::ParseNumber;
+using internal::ReadFile;
+using internal::Trim;
 
 // /proc/stat counts CPU time in USER_HZ ticks, which the kernel fixes at 100
 // for user space on every architecture node_exporter supports.
@@ -33,14 +42,6 @@ constexpr char kFsTypesExclude[] =
     "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|"
     "iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|"
     "sysfs|tracefs)$";
-
-MetricDesc Counter(std::string name, std::string help) {
-  return MetricDesc{std::move(name), MetricType::kCounter, std::move(help)};
-}
-
-MetricDesc Gauge(std::string name, std::string help) {
-  return MetricDesc{std::move(name), MetricType::kGauge, std::move(help)};
-}
 
 // The metrics whose names are fixed, with node_exporter's help texts.
 struct NodeDescs {
@@ -71,7 +72,17 @@ struct NodeDescs {
       Gauge("node_filesystem_device_error",
             "Whether an error occurred while getting statistics for the given device.");
   MetricDesc network_up = Gauge("node_network_up", "Value is 1 if operstate is 'up', 0 otherwise.");
+  MetricDesc network_info = Gauge(
+      "node_network_info", "Non-numeric data from /sys/class/net/<iface>, value is always 1.");
   MetricDesc time = Gauge("node_time_seconds", "System time in seconds since epoch (1970).");
+  MetricDesc time_zone_offset =
+      Gauge("node_time_zone_offset_seconds", "System time zone offset in seconds.");
+  MetricDesc clocksource_available =
+      Gauge("node_time_clocksource_available_info",
+            "Available clocksources read from '/sys/devices/system/clocksource'.");
+  MetricDesc clocksource_current =
+      Gauge("node_time_clocksource_current_info",
+            "Current clocksource read from '/sys/devices/system/clocksource'.");
   MetricDesc uname_info =
       Gauge("node_uname_info", "Labeled system information as provided by the uname system call.");
   MetricDesc scrape_success =
@@ -81,62 +92,6 @@ struct NodeDescs {
 const NodeDescs& Descs() {
   static const NodeDescs descs;
   return descs;
-}
-
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-// Whitespace-separated fields, like Go's strings.Fields.
-std::vector<std::string_view> Fields(std::string_view s) {
-  std::vector<std::string_view> fields;
-  size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && IsSpace(s[i])) ++i;
-    size_t start = i;
-    while (i < s.size() && !IsSpace(s[i])) ++i;
-    if (i > start) fields.push_back(s.substr(start, i - start));
-  }
-  return fields;
-}
-
-std::vector<std::string_view> Lines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  while (!text.empty()) {
-    size_t end = text.find('\n');
-    lines.push_back(text.substr(0, end));
-    if (end == std::string_view::npos) break;
-    text.remove_prefix(end + 1);
-  }
-  return lines;
-}
-
-Status LineError(size_t line_index, std::string_view what, std::string_view line) {
-  return Status::InvalidArgument("line " + std::to_string(line_index + 1) + ": " +
-                                 std::string(what) + ": \"" + std::string(line) + "\"");
-}
-
-Result<double> ParseNumber(std::string_view s) {
-  double value = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || end != s.data() + s.size()) {
-    return Status::InvalidArgument("not a number: \"" + std::string(s) + "\"");
-  }
-  return value;
-}
-
-// Runs `parse` into a scratch set and moves the samples into *out only if it
-// succeeds, so a parser that fails halfway leaves *out unchanged.
-template <typename Parse>
-Status AllOrNothing(SampleSet* out, Parse parse) {
-  SampleSet scratch(out->default_timestamp_ms());
-  RETURN_IF_ERROR(parse(&scratch));
-  out->Append(std::move(scratch));
-  return Status::Ok();
 }
 
 // One "cpuN v1 v2 ..." line of /proc/stat. Kernels before 2.6.33 print fewer
@@ -206,39 +161,6 @@ bool HasMountOption(std::string_view options, std::string_view option) {
   return false;
 }
 
-// The whole file at `path`. /proc files report size 0, so this reads until EOF.
-Result<std::string> ReadFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
-    std::string msg = path + ": " + std::generic_category().message(err);
-    return err == ENOENT ? Status::NotFound(msg) : Status::IOError(msg);
-  }
-  std::string contents;
-  char buf[8192];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return Status::IOError(path + ": " + std::generic_category().message(err));
-    }
-    if (n == 0) break;
-    contents.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return contents;
-}
-
-// Reads `path` and runs `parse` on it; errors name the file.
-Status ParseFile(const std::string& path, Status (*parse)(std::string_view, SampleSet*),
-                 SampleSet* out) {
-  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  Status st = parse(text, out);
-  return st.ok() ? st : st.WithContext(path);
-}
-
 Status CollectUname(SampleSet* out) {
   struct utsname u {};
   if (::uname(&u) != 0) {
@@ -252,6 +174,35 @@ Status CollectUname(SampleSet* out) {
             {"nodename", u.nodename},
             {"domainname", u.domainname}},
            1);
+  return Status::Ok();
+}
+
+// node_time_clocksource_{available,current}_info{clocksource,device} from
+// <dir>/clocksource<device>/{available,current}_clocksource. A missing
+// directory (no sysfs, or a kernel without it) adds nothing, as in
+// node_exporter.
+Status AddClocksources(const std::filesystem::path& dir, SampleSet* out) {
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.starts_with("clocksource")) names.push_back(std::move(name));
+  }
+  if (ec == std::errc::no_such_file_or_directory) return Status::Ok();
+  if (ec) return Status::IOError(dir.string() + ": " + ec.message());
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    const std::string device = name.substr(std::string_view("clocksource").size());
+    ASSIGN_OR_RETURN(std::string available,
+                     ReadFile((dir / name / "available_clocksource").string()));
+    ASSIGN_OR_RETURN(std::string current, ReadFile((dir / name / "current_clocksource").string()));
+    for (std::string_view source : Fields(available)) {
+      out->Add(Descs().clocksource_available,
+               {{"clocksource", std::string(source)}, {"device", device}}, 1);
+    }
+    out->Add(Descs().clocksource_current,
+             {{"clocksource", std::string(Trim(current))}, {"device", device}}, 1);
+  }
   return Status::Ok();
 }
 
@@ -433,19 +384,66 @@ void AddFilesystemSamples(const MountEntry& m, const struct statvfs* st, SampleS
   out->Add(d.fs_readonly, labels, HasMountOption(m.options, "ro") ? 1 : 0);
 }
 
-HostProbe::HostProbe(HostPaths paths, const Clock& clock)
-    : paths_(std::move(paths)), clock_(clock) {}
+HostProbe::HostProbe(HostPaths paths, const Clock& clock, HostProbeOptions options)
+    : paths_(std::move(paths)),
+      clock_(clock),
+      adjtimex_fn_(std::move(options.adjtimex_fn)),
+      statvfs_(StatvfsWorker::Options{options.mount_timeout, std::move(options.statvfs_fn)}) {}
 
 void HostProbe::Collect(SampleSet* out) {
-  Report(ParseFile(paths_.proc + "/stat", ParseProcStat, out), {"cpu", "stat"}, out);
-  Report(ParseFile(paths_.proc + "/meminfo", ParseMeminfo, out), {"meminfo"}, out);
-  Report(ParseFile(paths_.proc + "/loadavg", ParseLoadavg, out), {"loadavg"}, out);
-  Report(ParseFile(paths_.proc + "/net/dev", ParseNetDev, out), {"netdev"}, out);
+  const std::string& proc = paths_.proc;
+  Report(ParseFile(proc + "/stat", ParseProcStat, out), {"cpu", "stat"}, out);
+  Report(ParseFile(proc + "/meminfo", ParseMeminfo, out), {"meminfo"}, out);
+  Report(ParseFile(proc + "/loadavg", ParseLoadavg, out), {"loadavg"}, out);
+  Report(ParseFile(proc + "/diskstats", ParseDiskstats, out), {"diskstats"}, out);
+  Report(ParseFile(proc + "/vmstat", ParseVmstat, out), {"vmstat"}, out);
+  Report(ParseFile(proc + "/sys/fs/file-nr", ParseFileNr, out), {"filefd"}, out);
+  Report(CollectPressure(out), {"pressure"}, out);
+  Report(ParseFile(proc + "/net/dev", ParseNetDev, out), {"netdev"}, out);
   Report(CollectNetClass(out), {"netclass"}, out);
   Report(CollectFilesystems(out), {"filesystem"}, out);
-  out->Add(Descs().time, {}, static_cast<double>(clock_.NowMillis()) / 1000);
-  Report(Status::Ok(), {"time"}, out);
+  Report(CollectTime(out), {"time"}, out);
+  Report(CollectTimex(out), {"timex"}, out);
   Report(CollectUname(out), {"uname"}, out);
+}
+
+Status HostProbe::CollectTime(SampleSet* out) const {
+  return AllOrNothing(out, [&](SampleSet* set) -> Status {
+    const int64_t now_ms = clock_.NowMillis();
+    set->Add(Descs().time, {}, static_cast<double>(now_ms) / 1000);
+    const time_t now_s = static_cast<time_t>(now_ms / 1000);
+    struct tm local {};
+    if (::localtime_r(&now_s, &local) == nullptr) {
+      return Status::Internal("localtime_r: " + std::generic_category().message(errno));
+    }
+    set->Add(Descs().time_zone_offset,
+             {{"time_zone", local.tm_zone != nullptr ? local.tm_zone : ""}},
+             static_cast<double>(local.tm_gmtoff));
+    return AddClocksources(std::filesystem::path(paths_.sys) / "devices" / "system" / "clocksource",
+                           set);
+  });
+}
+
+Status HostProbe::CollectPressure(SampleSet* out) const {
+  static constexpr std::pair<std::string_view, PressureResource> kFiles[] = {
+      {"cpu", PressureResource::kCpu},
+      {"memory", PressureResource::kMemory},
+      {"io", PressureResource::kIo},
+  };
+  return AllOrNothing(out, [&](SampleSet* set) -> Status {
+    for (const auto& [file, resource] : kFiles) {
+      const std::string path = paths_.proc + "/pressure/" + std::string(file);
+      Result<std::string> text = ReadFile(path);
+      if (text.status().code() == Status::Code::kNotFound) {
+        // Kernels before 4.20, or built without CONFIG_PSI, or booted with psi=0.
+        return Status::Unavailable(path + " is missing: the kernel does not report pressure");
+      }
+      if (!text.ok()) return text.status();
+      Status st = ParsePressure(resource, *text, set);
+      if (!st.ok()) return st.WithContext(path);
+    }
+    return Status::Ok();
+  });
 }
 
 Status HostProbe::CollectNetClass(SampleSet* out) const {
@@ -462,26 +460,63 @@ Status HostProbe::CollectNetClass(SampleSet* out) const {
   if (ec) return Status::IOError(dir.string() + ": " + ec.message());
   std::sort(devices.begin(), devices.end());
   for (const std::string& device : devices) {
-    // An unreadable operstate counts as not up, as in node_exporter.
-    Result<std::string> state = ReadFile((dir / device / "operstate").string());
-    bool up = state.ok() && Trim(*state) == "up";
-    out->Add(Descs().network_up, {{"device", device}}, up ? 1 : 0);
+    // An attribute that cannot be read (duplex of lo gives EINVAL) is empty,
+    // which drops its label, and an unreadable operstate counts as not up,
+    // as in node_exporter.
+    auto attribute = [&](const char* name) {
+      Result<std::string> text = ReadFile((dir / device / name).string());
+      return text.ok() ? std::string(Trim(*text)) : std::string();
+    };
+    const std::string operstate = attribute("operstate");
+    out->Add(Descs().network_up, {{"device", device}}, operstate == "up" ? 1 : 0);
+    out->Add(Descs().network_info,
+             {{"device", device},
+              {"address", attribute("address")},
+              {"broadcast", attribute("broadcast")},
+              {"duplex", attribute("duplex")},
+              {"ifalias", attribute("ifalias")},
+              {"operstate", operstate}},
+             1);
   }
   return Status::Ok();
 }
 
-Status HostProbe::CollectFilesystems(SampleSet* out) const {
-  const std::string path = paths_.proc + "/mounts";
-  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  Result<std::vector<MountEntry>> mounts = ParseMounts(text);
+Status HostProbe::CollectFilesystems(SampleSet* out) {
+  // node_exporter reads init's mount table, which a service's private mount
+  // namespace (systemd's ProtectSystem=, PrivateTmp=) does not change, and
+  // falls back to our own where /proc/1 is hidden (hidepid).
+  std::string path = paths_.proc + "/1/mounts";
+  Result<std::string> text = ReadFile(path);
+  if (!text.ok()) {
+    path = paths_.proc + "/mounts";
+    text = ReadFile(path);
+  }
+  if (!text.ok()) return text.status();
+  Result<std::vector<MountEntry>> mounts = ParseMounts(*text);
   if (!mounts.ok()) return mounts.status().WithContext(path);
-  // statvfs can block on a dead network mount; node_exporter guards that with
-  // a timeout per mount, which this probe does not have yet.
   for (const MountEntry& m : SelectFilesystems(std::move(mounts).value())) {
     struct statvfs st {};
-    bool ok = ::statvfs(m.mountpoint.c_str(), &st) == 0;
-    AddFilesystemSamples(m, ok ? &st : nullptr, out);
+    StatvfsWorker::Outcome outcome = statvfs_.Stat(m.mountpoint, &st);
+    if (outcome == StatvfsWorker::Outcome::kTimedOut) {
+      LOG_WARN << "statvfs of mount point " << m.mountpoint << " did not return within the "
+               << "mount timeout; reporting it as failed until the call returns";
+    }
+    AddFilesystemSamples(m, outcome == StatvfsWorker::Outcome::kOk ? &st : nullptr, out);
   }
+  return Status::Ok();
+}
+
+Status HostProbe::CollectTimex(SampleSet* out) const {
+  struct timex tx {};  // modes = 0: read only, no privilege needed.
+  int state = adjtimex_fn_(&tx);
+  if (state < 0) {
+    int err = errno;
+    std::string msg = "adjtimex: " + std::generic_category().message(err);
+    // Seccomp profiles of some container runtimes refuse it; node_exporter
+    // treats that as no data too.
+    return err == EPERM ? Status::Unavailable(msg) : Status::IOError(msg);
+  }
+  AddTimexSamples(state, tx, out);
   return Status::Ok();
 }
 
@@ -490,7 +525,7 @@ void HostProbe::Report(const Status& status, std::initializer_list<std::string_v
   for (std::string_view collector : collectors) {
     out->Add(Descs().scrape_success, {{"collector", std::string(collector)}}, status.ok() ? 1 : 0);
   }
-  if (status.ok()) return;
+  if (status.ok() || status.code() == Status::Code::kUnavailable) return;
   std::string_view subsystem = *collectors.begin();
   if (logged_failures_.contains(subsystem)) return;
   logged_failures_.emplace(subsystem);

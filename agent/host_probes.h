@@ -1,7 +1,9 @@
 #pragma once
 
 #include <sys/statvfs.h>
+#include <sys/timex.h>
 
+#include <chrono>
 #include <functional>
 #include <initializer_list>
 #include <set>
@@ -9,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/host_kernel_stats.h"
+#include "agent/host_statvfs.h"
 #include "common/clock.h"
 #include "common/samples.h"
 #include "common/status.h"
@@ -71,51 +75,89 @@ bool IsIgnoredFilesystem(const MountEntry& m);
 
 // The mounts the filesystem collector reports, in mount order: only the last
 // mount at each mount point (it hides the earlier ones), then those that are
-// not IsIgnoredFilesystem.
+// not IsIgnoredFilesystem. (node_exporter 1.5 also reports the hidden mounts,
+// each with the statvfs numbers of the visible one.)
 std::vector<MountEntry> SelectFilesystems(std::vector<MountEntry> mounts);
 
 // Adds the node_filesystem_* samples of one mount from its statvfs(3) result,
 // labelled device, fstype and mountpoint: node_filesystem_device_error 0 plus
 // size/free/avail bytes, files, files_free and readonly (from the "ro" mount
-// option, as node_exporter). `st` == nullptr means statvfs failed, which adds
-// node_filesystem_device_error 1 and nothing else.
+// option, as node_exporter). `st` == nullptr means statvfs failed or hung,
+// which adds node_filesystem_device_error 1 and nothing else.
 void AddFilesystemSamples(const MountEntry& m, const struct statvfs* st, SampleSet* out);
 
-// Reads the host's kernel interfaces and reports everything the parsers above
-// produce plus node_network_up{device} (from <sys>/class/net/*/operstate),
-// node_filesystem_* for every selected mount of <proc>/mounts,
-// node_time_seconds, node_uname_info and node_scrape_collector_success
-// {collector} (1 or 0) for cpu, stat, meminfo, loadavg, netdev, netclass,
-// filesystem, time and uname.
+// How the probe reaches what is not a file, and how long it waits for it.
+struct HostProbeOptions {
+  // How long one mount's statvfs(3) may take before the mount counts as hung
+  // (node_exporter's mount_timeout). A hung mount reports
+  // node_filesystem_device_error 1 and is not tried again until that call
+  // returns.
+  std::chrono::milliseconds mount_timeout{std::chrono::seconds(5)};
+  // statvfs(3), run on the probe's worker thread. Tests inject fakes.
+  StatvfsFunction statvfs_fn = ::statvfs;
+  // adjtimex(2); the probe only reads (modes = 0). Tests inject fakes.
+  std::function<int(struct timex*)> adjtimex_fn = ::adjtimex;
+};
+
+// Reads the host's kernel interfaces and reports, with node_scrape_collector_success
+// {collector} 1 or 0 for each collector:
+//   cpu, stat  ParseProcStat on <proc>/stat
+//   meminfo    ParseMeminfo on <proc>/meminfo
+//   loadavg    ParseLoadavg on <proc>/loadavg
+//   diskstats  ParseDiskstats on <proc>/diskstats
+//   vmstat     ParseVmstat on <proc>/vmstat
+//   filefd     ParseFileNr on <proc>/sys/fs/file-nr
+//   pressure   ParsePressure on <proc>/pressure/{cpu,memory,io}
+//   netdev     ParseNetDev on <proc>/net/dev
+//   netclass   node_network_up{device} and node_network_info{device,address,
+//              broadcast,duplex,ifalias,operstate} from <sys>/class/net/*
+//   filesystem node_filesystem_* for the selected mounts of <proc>/1/mounts
+//              (<proc>/mounts if that is unreadable, as node_exporter)
+//   time       node_time_seconds, node_time_zone_offset_seconds{time_zone} and
+//              node_time_clocksource_{available,current}_info{clocksource,device}
+//              from <sys>/devices/system/clocksource
+//   timex      AddTimexSamples on adjtimex(2)
+//   uname      node_uname_info
 //
 // A subsystem that fails (file missing, parse error) reports success 0 and no
 // other samples while the rest still report; its first failure is logged as a
-// warning, later ones are not.
+// warning, later ones are not. A kernel without the feature (no PSI, adjtimex
+// not permitted) also reports success 0, as node_exporter does, but is not
+// logged.
 //
-// Not thread-safe: call Collect from one thread at a time.
+// Not thread-safe: call Collect from one thread at a time. The probe owns one
+// worker thread for statvfs calls (see StatvfsWorker).
 class HostProbe {
  public:
   // `clock` gives node_time_seconds and must outlive the probe.
-  explicit HostProbe(HostPaths paths, const Clock& clock = Clock::Real());
+  explicit HostProbe(HostPaths paths, const Clock& clock = Clock::Real(),
+                     HostProbeOptions options = {});
 
   HostProbe(const HostProbe&) = delete;
   HostProbe& operator=(const HostProbe&) = delete;
 
-  // Adds this round's samples to *out with out->default_timestamp_ms().
+  // Adds this round's samples to *out with out->default_timestamp_ms(). Takes
+  // up to mount_timeout longer for each mount that hangs in this round.
   // REQUIRES: out != nullptr.
   void Collect(SampleSet* out);
 
  private:
+  Status CollectTime(SampleSet* out) const;
+  Status CollectPressure(SampleSet* out) const;
   Status CollectNetClass(SampleSet* out) const;
-  Status CollectFilesystems(SampleSet* out) const;
+  Status CollectFilesystems(SampleSet* out);
+  Status CollectTimex(SampleSet* out) const;
 
   // Adds node_scrape_collector_success for each of `collectors`, which are
-  // all fed by one subsystem, and logs the subsystem's first failure.
+  // all fed by one subsystem, and logs the subsystem's first failure unless
+  // it is Unavailable.
   void Report(const Status& status, std::initializer_list<std::string_view> collectors,
               SampleSet* out);
 
   const HostPaths paths_;
   const Clock& clock_;
+  const std::function<int(struct timex*)> adjtimex_fn_;
+  StatvfsWorker statvfs_;
   std::set<std::string, std::less<>> logged_failures_;  // First collector of each logged subsystem.
 };
 

@@ -27,6 +27,9 @@ Result<std::unique_ptr<Collector>> Collector::Start(const CollectorConfig& confi
   IngestOptions ingest_options;
   ingest_options.listen = config.ingest.listen;
   ingest_options.max_message_size = config.ingest.max_message_size;
+  ingest_options.curve_public_key = config.ingest.curve.public_key;
+  ingest_options.curve_secret_key = config.ingest.curve.secret_key;
+  ingest_options.allowed_agents_dir = config.ingest.curve.allowed_agents_dir;
   auto ingest = IngestServer::Start(ingest_options, *c->store_, *c->metrics_, clock);
   if (!ingest.ok()) return ingest.status().WithContext("ingest");
   c->ingest_ = std::move(ingest).value();

@@ -1,11 +1,23 @@
 #include "collector/collector_config.h"
 
 #include <charconv>
+#include <filesystem>
 
 #include "common/config.h"
+#include "common/curve_keys.h"
 
 namespace vitals::collector {
 namespace {
+
+// Reads the required key file named by `key` (a path) into *out.
+Status ReadKey(ConfigMap& map, std::string_view key, std::string* out) {
+  std::string path;
+  RETURN_IF_ERROR(map.ReadString(key, &path, Presence::kRequired));
+  auto value = ReadCurveKeyFile(path);
+  if (!value.ok()) return map.Error(key, value.status().message());
+  *out = *value;
+  return Status::Ok();
+}
 
 Result<CollectorConfig> FromConfigMap(ConfigMap root) {
   CollectorConfig config;
@@ -18,6 +30,18 @@ Result<CollectorConfig> FromConfigMap(ConfigMap root) {
   }
   if (config.ingest.max_message_size < 1024) {
     return ingest.Error("max_message_size", "must be at least 1KiB");
+  }
+  if (ingest.Has("curve")) {
+    ASSIGN_OR_RETURN(ConfigMap curve, ingest.ReadMap("curve"));
+    RETURN_IF_ERROR(ReadKey(curve, "public_key_file", &config.ingest.curve.public_key));
+    RETURN_IF_ERROR(ReadKey(curve, "secret_key_file", &config.ingest.curve.secret_key));
+    RETURN_IF_ERROR(curve.ReadString("allowed_agents_dir", &config.ingest.curve.allowed_agents_dir,
+                                     Presence::kRequired));
+    if (!std::filesystem::is_directory(config.ingest.curve.allowed_agents_dir)) {
+      return curve.Error("allowed_agents_dir", "not a directory: " +
+                                                   config.ingest.curve.allowed_agents_dir);
+    }
+    RETURN_IF_ERROR(curve.CheckUnknownKeys());
   }
   RETURN_IF_ERROR(ingest.CheckUnknownKeys());
 

@@ -17,6 +17,13 @@ struct CollectorConfig {
     // Largest accepted message, all frames together; larger ones are
     // rejected with reason "too_large".
     uint64_t max_message_size = 16ull << 20;
+    // CurveZMQ: the collector's key pair (Z85) and the directory of allowed
+    // agents' public keys (*.pub). Empty public_key: plain TCP.
+    struct Curve {
+      std::string public_key;
+      std::string secret_key;
+      std::string allowed_agents_dir;
+    } curve;
   } ingest;
 
   struct Web {

@@ -14,6 +14,7 @@ std::string_view RejectReasonName(RejectReason reason) {
     case RejectReason::kInvalidHello: return "invalid_hello";
     case RejectReason::kStorageFailed: return "storage_failed";
     case RejectReason::kHandshakeFailed: return "handshake_failed";
+    case RejectReason::kUnauthorized: return "unauthorized";
   }
   return "unknown";
 }

@@ -22,8 +22,9 @@ enum class RejectReason {
   kInvalidHello,        // Hello with a bad agent id or labels.
   kStorageFailed,       // Storage refused the write; the agent retries.
   kHandshakeFailed,     // A peer that does not speak ZMTP, or failed the handshake.
+  kUnauthorized,        // CURVE key not in allowed_agents_dir (refused by ZAP).
 };
-inline constexpr int kNumRejectReasons = 8;
+inline constexpr int kNumRejectReasons = 9;
 std::string_view RejectReasonName(RejectReason reason);
 
 // The collector's own metrics, declared once and held by reference on hot paths.

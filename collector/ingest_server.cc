@@ -8,7 +8,7 @@
 namespace vitals::collector {
 namespace {
 
-constexpr size_t kRecentSeqsPerSession = 4096;
+constexpr size_t kRecentSeqsPerAgent = 4096;
 constexpr std::chrono::minutes kSessionIdleExpiry{10};
 constexpr int kPollMillis = 100;
 
@@ -24,9 +24,7 @@ class HandshakeMonitor final : public zmq::monitor_t {
   void on_event_handshake_failed_protocol(const zmq_event_t&, const char* addr) override {
     on_failure_(std::string("protocol error in handshake with ") + addr);
   }
-  void on_event_handshake_failed_auth(const zmq_event_t&, const char* addr) override {
-    on_failure_(std::string("authentication failed for ") + addr);
-  }
+  // Authentication failures are counted by the ZAP handler, as "unauthorized".
 
  private:
   std::function<void(const std::string&)> on_failure_;
@@ -57,6 +55,15 @@ Result<std::unique_ptr<IngestServer>> IngestServer::Start(const IngestOptions& o
     server->socket_.set(zmq::sockopt::router_mandatory, 0);
     server->socket_.set(zmq::sockopt::sndhwm, 10000);
     server->socket_.set(zmq::sockopt::rcvhwm, 10000);
+    if (!options.curve_public_key.empty()) {
+      server->zap_ = std::make_unique<ZapHandler>(server->context_, options.allowed_agents_dir, clock);
+      server->socket_.set(zmq::sockopt::curve_server, 1);
+      server->socket_.set(zmq::sockopt::curve_publickey, options.curve_public_key);
+      server->socket_.set(zmq::sockopt::curve_secretkey, options.curve_secret_key);
+    } else {
+      LOG_WARN << "ingest: CURVE is off: agents are neither authenticated nor encrypted "
+                  "(set ingest.curve outside a lab)";
+    }
     server->socket_.bind(options.listen);
     server->endpoint_ = server->socket_.get(zmq::sockopt::last_endpoint);
   } catch (const zmq::error_t& e) {
@@ -72,6 +79,7 @@ void IngestServer::Stop() {
   if (stop_.exchange(true)) return;
   if (thread_.joinable()) thread_.join();
   socket_.close();
+  zap_.reset();
   context_.close();
 }
 
@@ -87,20 +95,21 @@ void IngestServer::Run() {
   const std::string monitor_endpoint =
       "inproc://ingest-monitor-" + std::to_string(reinterpret_cast<uintptr_t>(this));
   monitor.init(socket_, monitor_endpoint,
-               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                   ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
   LOG_INFO << "ingest: listening on " << endpoint_;
 
   int64_t next_liveness_ms = 0;
   while (!stop_.load()) {
-    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
+                               {zap_ ? zap_->socket().handle() : nullptr, 0, ZMQ_POLLIN, 0}};
     try {
-      zmq::poll(items, 1, std::chrono::milliseconds(kPollMillis));
+      zmq::poll(items, zap_ ? 2 : 1, std::chrono::milliseconds(kPollMillis));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       LOG_ERROR << "ingest: poll failed: " << e.what();
       break;
     }
+    if (zap_ && (items[1].revents & ZMQ_POLLIN)) HandleZap();
     // Drain everything that is ready before looking at the clock again.
     while (items[0].revents & ZMQ_POLLIN) {
       std::vector<zmq::message_t> frames;
@@ -196,15 +205,11 @@ void IngestServer::HandleHello(const std::string& routing_id, const wire::Hello&
   SetLabel(&labels, "instance", agent_id);
 
   Session& session = sessions_[routing_id];
-  if (session.agent_id != agent_id || session.session_id != hello.session_id()) {
-    session.recent_seqs.clear();
-  }
   session.agent_id = agent_id;
-  session.session_id = hello.session_id();
+  session.spool_id = hello.spool_id();
   session.labels = std::move(labels);
   session.interval = std::chrono::milliseconds(hello.interval_ms());
   session.last_seen_ms = clock_.NowMillis();
-  last_seen_by_agent_[agent_id] = session.last_seen_ms;
   metrics_.agent_last_seen.Add({{"agent", agent_id}}).Set(session.last_seen_ms / 1000.0);
   LOG_INFO << "ingest: agent " << agent_id << " connected (version " << hello.agent_version()
            << ", host " << hello.hostname() << ")";
@@ -224,12 +229,12 @@ void IngestServer::HandleBatch(const std::string& routing_id, const wire::Batch&
   }
   Session& session = it->second;
   session.last_seen_ms = clock_.NowMillis();
-  last_seen_by_agent_[session.agent_id] = session.last_seen_ms;
   metrics_.agent_last_seen.Add({{"agent", session.agent_id}}).Set(session.last_seen_ms / 1000.0);
 
   wire::Envelope ack = wirecodec::NewEnvelope();
   ack.mutable_ack()->add_seqs(batch.seq());
-  if (session.recent_seqs.contains(batch.seq())) {
+  std::set<uint64_t>& recent_seqs = recent_seqs_[{session.agent_id, session.spool_id}];
+  if (recent_seqs.contains(batch.seq())) {
     metrics_.duplicate_batches.Increment();
     Reply(routing_id, ack);
     return;
@@ -253,10 +258,8 @@ void IngestServer::HandleBatch(const std::string& routing_id, const wire::Batch&
   }
   metrics_.batches.Increment();
   metrics_.samples.Increment(static_cast<double>(decoded->samples.size()));
-  session.recent_seqs.insert(batch.seq());
-  if (session.recent_seqs.size() > kRecentSeqsPerSession) {
-    session.recent_seqs.erase(session.recent_seqs.begin());
-  }
+  recent_seqs.insert(batch.seq());
+  if (recent_seqs.size() > kRecentSeqsPerAgent) recent_seqs.erase(recent_seqs.begin());
   Reply(routing_id, ack);
 }
 
@@ -287,6 +290,20 @@ void IngestServer::Reply(const std::string& routing_id, const wire::Envelope& en
     zmq::send_multipart(socket_, parts, zmq::send_flags::dontwait);
   } catch (const zmq::error_t& e) {
     LOG_DEBUG << "ingest: reply not sent: " << e.what();
+  }
+}
+
+void IngestServer::HandleZap() {
+  while (auto verdict = zap_->Handle()) {
+    if (verdict->allowed) continue;
+    metrics_.Rejected(RejectReason::kUnauthorized).Increment();
+    uint64_t suppressed = 0;
+    if (log_limiter_.Allow("unauthorized", &suppressed)) {
+      LOG_WARN << "ingest: refused connection from " << verdict->address
+               << " (reason=unauthorized): public key " << verdict->public_key
+               << " is not in allowed_agents_dir"
+               << (suppressed ? " (" + std::to_string(suppressed) + " similar suppressed)" : "");
+    }
   }
 }
 

@@ -13,6 +13,7 @@
 #include <zmq_addon.hpp>
 
 #include "collector/collector_metrics.h"
+#include "collector/zap_handler.h"
 #include "common/clock.h"
 #include "common/labels.h"
 #include "common/log.h"
@@ -31,6 +32,11 @@ struct IngestOptions {
   // Agents not heard from for this many of their intervals stop counting
   // as connected.
   int liveness_intervals = 3;
+  // CurveZMQ server keys (Z85) and the directory of allowed agent keys;
+  // empty public_key: plain TCP.
+  std::string curve_public_key;
+  std::string curve_secret_key;
+  std::string allowed_agents_dir;
 };
 
 // The ZeroMQ ROUTER that agents push batches to. It decodes and validates
@@ -61,11 +67,10 @@ class IngestServer {
   // What the server knows about one connection (ZeroMQ routing id).
   struct Session {
     std::string agent_id;
-    uint64_t session_id = 0;
+    uint64_t spool_id = 0;
     Labels labels;  // agent, instance and the agent's own labels.
     int64_t last_seen_ms = 0;
     std::chrono::milliseconds interval{0};
-    std::set<uint64_t> recent_seqs;  // Stored batches, to recognise resends; bounded.
   };
 
   IngestServer(const IngestOptions& options, storage::Store& store, CollectorMetrics& metrics,
@@ -78,6 +83,7 @@ class IngestServer {
               const std::string& detail, uint64_t seq);
   void Reply(const std::string& routing_id, const wire::Envelope& envelope);
   void UpdateLiveness();
+  void HandleZap();
 
   const IngestOptions options_;
   storage::Store& store_;
@@ -86,6 +92,7 @@ class IngestServer {
   LogRateLimiter log_limiter_;
 
   zmq::context_t context_;
+  std::unique_ptr<ZapHandler> zap_;  // Set when CURVE is on; bound before socket_.
   zmq::socket_t socket_;  // Used only by the server thread after Start.
   std::string endpoint_;
   std::atomic<bool> stop_{false};
@@ -93,7 +100,10 @@ class IngestServer {
 
   // Server thread only.
   std::map<std::string, Session> sessions_;  // By routing id.
-  std::map<std::string, int64_t> last_seen_by_agent_;
+  // Sequence numbers of the batches each agent had stored recently, to
+  // recognise a resent batch. Agents number batches persistently per spool,
+  // so this is keyed by (agent id, spool id), across connections. Bounded.
+  std::map<std::pair<std::string, uint64_t>, std::set<uint64_t>> recent_seqs_;
 };
 
 }  // namespace vitals::collector

@@ -174,6 +174,19 @@ Result<ConfigMap> ConfigMap::ReadMap(std::string_view key, Presence p) {
   return ConfigMap(value, file_, KeyPath(key));
 }
 
+Result<std::vector<ConfigMap>> ConfigMap::ReadMapList(std::string_view key, Presence p) {
+  ASSIGN_OR_RETURN(YAML::Node value, Lookup(key, p));
+  std::vector<ConfigMap> out;
+  if (!value.IsDefined()) return out;
+  if (!value.IsSequence()) return WrongType(file_, value, KeyPath(key), "a list of mappings");
+  for (size_t i = 0; i < value.size(); ++i) {
+    std::string path = KeyPath(key) + "[" + std::to_string(i) + "]";
+    if (!value[i].IsMap()) return WrongType(file_, value[i], path, "a mapping of keys to values");
+    out.push_back(ConfigMap(value[i], file_, path));
+  }
+  return out;
+}
+
 Status ConfigMap::CheckUnknownKeys() const {
   for (const auto& kv : node_) {
     const std::string& key = kv.first.Scalar();

@@ -46,6 +46,10 @@ class ConfigMap {
   // A nested mapping; an absent optional key gives an empty mapping.
   Result<ConfigMap> ReadMap(std::string_view key, Presence p = Presence::kOptional);
 
+  // A list of mappings, such as `checks:`; element i reports errors under
+  // "key[i]". An absent optional key gives an empty list.
+  Result<std::vector<ConfigMap>> ReadMapList(std::string_view key, Presence p = Presence::kOptional);
+
   bool Has(std::string_view key) const;
 
   // InvalidArgument for the first key present but never read.

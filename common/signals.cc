@@ -22,12 +22,18 @@ void BlockTerminationSignals() {
   std::signal(SIGPIPE, SIG_IGN);
 }
 
-int WaitForTerminationSignal() {
+int WaitForSignal() {
   sigset_t set = TerminationSignals();
   while (true) {
     int sig = 0;
-    if (sigwait(&set, &sig) != 0) continue;
-    if (sig == SIGINT || sig == SIGTERM) return sig;
+    if (sigwait(&set, &sig) == 0) return sig;
+  }
+}
+
+int WaitForTerminationSignal() {
+  while (true) {
+    int sig = WaitForSignal();
+    if (sig != SIGHUP) return sig;
   }
 }
 

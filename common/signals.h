@@ -6,9 +6,12 @@ namespace vitals {
 // creates afterwards. Call first thing in main, before any thread starts.
 void BlockTerminationSignals();
 
-// Waits until SIGINT or SIGTERM arrives and returns its number. SIGHUP is
-// consumed and ignored (reload arrives with the rules issue).
-// REQUIRES: BlockTerminationSignals() was called.
+// Waits until SIGINT or SIGTERM arrives and returns its number; SIGHUP is
+// consumed and ignored. REQUIRES: BlockTerminationSignals() was called.
 int WaitForTerminationSignal();
+
+// Waits until SIGINT, SIGTERM or SIGHUP arrives and returns its number.
+// REQUIRES: BlockTerminationSignals() was called.
+int WaitForSignal();
 
 }  // namespace vitals

@@ -4,8 +4,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "agent/agent_config.h"
+#include "agent/agent.h"
 #include "collector/collector_config.h"
+#include "common/curve_keys.h"
 #include "common/version.h"
 
 namespace {
@@ -39,7 +40,29 @@ int main(int argc, char** argv) {
       check->add_subcommand("collector-config", "Validate a collector.yml");
   check_collector->add_option("file", collector_file, "Path to collector.yml")->required();
 
+  CLI::App* keys = app.add_subcommand("keys", "Manage CurveZMQ keys");
+  keys->require_subcommand(1);
+  std::string key_dir = ".";
+  std::string key_name;
+  CLI::App* generate = keys->add_subcommand(
+      "generate", "Write a new key pair: NAME.key (secret, mode 0600) and NAME.pub");
+  generate->add_option("--name", key_name, "Base name of the files, e.g. the agent id")->required();
+  generate->add_option("--dir", key_dir, "Directory to write them to")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*generate) {
+    auto pair = vitals::GenerateCurveKeyPair();
+    vitals::Status written =
+        pair.ok() ? vitals::WriteCurveKeyPair(*pair, key_dir, key_name) : pair.status();
+    if (!written.ok()) {
+      std::fprintf(stderr, "%s\n", written.message().c_str());
+      return 1;
+    }
+    std::printf("wrote %s/%s.key (secret) and %s/%s.pub\npublic key: %s\n", key_dir.c_str(),
+                key_name.c_str(), key_dir.c_str(), key_name.c_str(), pair->public_key.c_str());
+    return 0;
+  }
 
   if (*check_agent) return Report(agent_file, vitals::agent::LoadAgentConfig(agent_file));
   if (*check_collector) {

@@ -1,10 +1,18 @@
 #include "agent/collector_client.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
+#include <filesystem>
+#include <functional>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <vector>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "agent/spool.h"
 #include "common/clock.h"
 #include "common/wire.h"
 
@@ -25,20 +33,25 @@ class FakeCollector {
 
   const std::string& endpoint() const { return endpoint_; }
 
+  // The next envelope if one has arrived, without waiting.
+  std::optional<wire::Envelope> TryReceive() {
+    std::vector<zmq::message_t> frames;
+    if (!zmq::recv_multipart(socket_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
+      return std::nullopt;
+    }
+    EXPECT_EQ(frames.size(), 2u);
+    routing_id_ = frames[0].to_string();
+    wire::Envelope env;
+    EXPECT_TRUE(env.ParseFromArray(frames[1].data(), static_cast<int>(frames[1].size())));
+    return env;
+  }
+
   // Receives the next envelope, letting `client` run meanwhile. Fails the
   // test after 5 s of real time with nothing received.
   std::optional<wire::Envelope> Receive(CollectorClient& client) {
     for (int i = 0; i < 250; ++i) {
       client.Poll(milliseconds(20));
-      std::vector<zmq::message_t> frames;
-      if (!zmq::recv_multipart(socket_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
-        continue;
-      }
-      EXPECT_EQ(frames.size(), 2u);
-      routing_id_ = frames[0].to_string();
-      wire::Envelope env;
-      EXPECT_TRUE(env.ParseFromArray(frames[1].data(), static_cast<int>(frames[1].size())));
-      return env;
+      if (auto env = TryReceive()) return env;
     }
     ADD_FAILURE() << "nothing received from the client";
     return std::nullopt;
@@ -55,6 +68,22 @@ class FakeCollector {
     }
     ADD_FAILURE() << "no message of the expected kind";
     return std::nullopt;
+  }
+
+  // The seqs of the batches that arrive while `client` is polled, until none
+  // arrived for `quiet` (real time). Answers any Hello.
+  std::vector<uint64_t> ReceiveBatchesUntilQuiet(CollectorClient& client, milliseconds quiet) {
+    std::vector<uint64_t> seqs;
+    auto quiet_until = std::chrono::steady_clock::now() + quiet;
+    while (std::chrono::steady_clock::now() < quiet_until) {
+      client.Poll(milliseconds(5));
+      while (auto env = TryReceive()) {
+        if (env->has_hello()) SendHelloAck();
+        if (env->has_batch()) seqs.push_back(env->batch().seq());
+        quiet_until = std::chrono::steady_clock::now() + quiet;
+      }
+    }
+    return seqs;
   }
 
   void Send(const wire::Envelope& env) {
@@ -91,18 +120,48 @@ class FakeCollector {
 
 class CollectorClientTest : public ::testing::Test {
  protected:
-  std::unique_ptr<CollectorClient> NewClient(const std::string& endpoint,
-                                             size_t max_pending = 100) {
+  static constexpr uint64_t kSpoolId = 0x5eed;
+
+  void SetUp() override {
+    const char* tmpdir = std::getenv("TMPDIR");
+    std::string tmpl = std::string(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp") +
+                       "/collector_client_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << "mkdtemp " << tmpl;
+    dir_ = tmpl;
+    SpoolOptions spool_options;
+    spool_options.dir = dir_;
+    spool_options.sync = false;  // Durability is the spool's own test's business.
+    auto spool = Spool::Open(spool_options);
+    ASSERT_TRUE(spool.ok()) << spool.status().ToString();
+    spool_ = std::move(spool).value();
+  }
+
+  void TearDown() override {
+    spool_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  static ClientOptions Options(const std::string& endpoint) {
     ClientOptions options;
     options.endpoint = endpoint;
     options.agent_id = "web-01";
+    options.spool_id = kSpoolId;
     options.labels = {{"env", "test"}};
     options.interval = milliseconds(1000);
     options.ack_timeout = milliseconds(1000);
-    options.max_pending_batches = max_pending;
-    auto client = CollectorClient::Create(options, clock_);
+    return options;
+  }
+
+  std::unique_ptr<CollectorClient> NewClient(const ClientOptions& options) {
+    auto client = CollectorClient::Create(options, *spool_, clock_,
+                                          [this](uint64_t seq) { done_.push_back(seq); });
     EXPECT_TRUE(client.ok()) << client.status().ToString();
-    return std::move(client).value();
+    return client.ok() ? std::move(client).value() : nullptr;
+  }
+
+  std::unique_ptr<CollectorClient> NewClient(const std::string& endpoint) {
+    return NewClient(Options(endpoint));
   }
 
   static wire::Batch BatchWithOneSample(double value) {
@@ -113,52 +172,95 @@ class CollectorClientTest : public ::testing::Test {
     return batch;
   }
 
+  // Appends a batch holding `value` to the spool and returns its seq.
+  uint64_t SpoolBatch(double value) {
+    wire::Batch batch = BatchWithOneSample(value);
+    auto seq = spool_->Append(&batch);
+    EXPECT_TRUE(seq.ok()) << seq.status().ToString();
+    return seq.ok() ? *seq : 0;
+  }
+
+  // Polls `client` until `cond` holds; false after 5 s of real time.
+  static bool PollUntil(CollectorClient& client, const std::function<bool()>& cond) {
+    for (int i = 0; i < 250 && !cond(); ++i) client.Poll(milliseconds(20));
+    return cond();
+  }
+
+  std::string dir_;
+  std::unique_ptr<Spool> spool_;
   FakeClock clock_;
+  std::vector<uint64_t> done_;  // Seqs reported through on_done, in order.
 };
 
 TEST_F(CollectorClientTest, SaysHelloBeforeAnyBatch) {
   FakeCollector collector;
   auto client = NewClient(collector.endpoint());
-  client->Enqueue(BatchWithOneSample(1));
+  ASSERT_NE(client, nullptr);
+  client->Offer(SpoolBatch(1));
   auto first = collector.Receive(*client);
   ASSERT_TRUE(first);
   ASSERT_TRUE(first->has_hello());
   EXPECT_EQ(first->protocol_major(), 1u);
   EXPECT_EQ(first->hello().agent_id(), "web-01");
+  EXPECT_EQ(first->hello().spool_id(), kSpoolId);
   EXPECT_EQ(first->hello().interval_ms(), 1000u);
   ASSERT_EQ(first->hello().labels_size(), 1);
   EXPECT_EQ(first->hello().labels(0).name(), "env");
+  EXPECT_EQ(first->hello().labels(0).value(), "test");
 }
 
-TEST_F(CollectorClientTest, NumbersBatchesFromOne) {
+TEST_F(CollectorClientTest, SendsNoBatchUntilTheHelloIsAcknowledged) {
   FakeCollector collector;
   auto client = NewClient(collector.endpoint());
-  client->Enqueue(BatchWithOneSample(1));
-  client->Enqueue(BatchWithOneSample(2));
+  ASSERT_NE(client, nullptr);
+  client->Offer(SpoolBatch(1));
+  auto hello = collector.Receive(*client);
+  ASSERT_TRUE(hello);
+  ASSERT_TRUE(hello->has_hello());
+  for (int i = 0; i < 10; ++i) client->Poll(milliseconds(5));
+  EXPECT_FALSE(collector.TryReceive().has_value());
+}
+
+TEST_F(CollectorClientTest, SendsSpooledBatchesWithTheirSpoolSeqs) {
+  FakeCollector collector;
+  auto client = NewClient(collector.endpoint());
+  ASSERT_NE(client, nullptr);
+  client->Offer(SpoolBatch(1));
+  client->Offer(SpoolBatch(2));
   auto first = collector.ReceiveKind(*client, wire::Envelope::kBatch);
   auto second = collector.ReceiveKind(*client, wire::Envelope::kBatch);
   ASSERT_TRUE(first && second);
   EXPECT_EQ(first->batch().seq(), 1u);
   EXPECT_EQ(second->batch().seq(), 2u);
+  auto spooled = spool_->Read(2);
+  ASSERT_TRUE(spooled.ok());
+  EXPECT_EQ(second->batch().SerializeAsString(), spooled->SerializeAsString());
 }
 
-TEST_F(CollectorClientTest, ForgetsBatchOnceAcknowledged) {
+TEST_F(CollectorClientTest, AcknowledgedBatchIsDoneOnce) {
   FakeCollector collector;
   auto client = NewClient(collector.endpoint());
-  client->Enqueue(BatchWithOneSample(1));
+  ASSERT_NE(client, nullptr);
+  client->Offer(SpoolBatch(1));
   auto batch = collector.ReceiveKind(*client, wire::Envelope::kBatch);
   ASSERT_TRUE(batch);
   EXPECT_EQ(client->stats().pending, 1u);
+  EXPECT_TRUE(done_.empty());
   collector.SendAck(batch->batch().seq());
-  for (int i = 0; i < 250 && client->stats().pending != 0; ++i) client->Poll(milliseconds(20));
-  EXPECT_EQ(client->stats().pending, 0u);
+  collector.SendAck(batch->batch().seq());  // A late duplicate changes nothing.
+  EXPECT_TRUE(PollUntil(*client, [&] { return client->stats().pending == 0; }));
+  for (int i = 0; i < 10; ++i) client->Poll(milliseconds(5));
+  EXPECT_EQ(done_, (std::vector<uint64_t>{1}));
   EXPECT_EQ(client->stats().batches_acked, 1u);
+  // Removing the batch is the owner's decision, not the client's.
+  EXPECT_EQ(spool_->batches().size(), 1u);
 }
 
 TEST_F(CollectorClientTest, ResendsBatchAfterAckTimeout) {
   FakeCollector collector;
   auto client = NewClient(collector.endpoint());
-  client->Enqueue(BatchWithOneSample(7));
+  ASSERT_NE(client, nullptr);
+  client->Offer(SpoolBatch(7));
   auto first = collector.ReceiveKind(*client, wire::Envelope::kBatch);
   ASSERT_TRUE(first);
   clock_.Advance(milliseconds(1001));
@@ -167,22 +269,26 @@ TEST_F(CollectorClientTest, ResendsBatchAfterAckTimeout) {
   EXPECT_EQ(again->batch().seq(), first->batch().seq());
   EXPECT_EQ(again->batch().SerializeAsString(), first->batch().SerializeAsString());
   EXPECT_EQ(client->stats().batches_resent, 1u);
+  EXPECT_TRUE(done_.empty());
 }
 
 TEST_F(CollectorClientTest, DoesNotResendBeforeAckTimeout) {
   FakeCollector collector;
   auto client = NewClient(collector.endpoint());
-  client->Enqueue(BatchWithOneSample(7));
+  ASSERT_NE(client, nullptr);
+  client->Offer(SpoolBatch(7));
   ASSERT_TRUE(collector.ReceiveKind(*client, wire::Envelope::kBatch));
   clock_.Advance(milliseconds(999));
   for (int i = 0; i < 10; ++i) client->Poll(milliseconds(5));
   EXPECT_EQ(client->stats().batches_resent, 0u);
+  EXPECT_FALSE(collector.TryReceive().has_value());
 }
 
 TEST_F(CollectorClientTest, SaysHelloAgainAndResendsWhenCollectorForgotIt) {
   FakeCollector collector;
   auto client = NewClient(collector.endpoint());
-  client->Enqueue(BatchWithOneSample(3));
+  ASSERT_NE(client, nullptr);
+  client->Offer(SpoolBatch(3));
   auto batch = collector.ReceiveKind(*client, wire::Envelope::kBatch);
   ASSERT_TRUE(batch);
   // As after a collector restart: the batch is refused until a new Hello.
@@ -190,39 +296,113 @@ TEST_F(CollectorClientTest, SaysHelloAgainAndResendsWhenCollectorForgotIt) {
   auto hello = collector.Receive(*client);
   ASSERT_TRUE(hello);
   EXPECT_TRUE(hello->has_hello());
+  EXPECT_FALSE(client->stats().connected);
   collector.SendHelloAck();
   auto resent = collector.ReceiveKind(*client, wire::Envelope::kBatch);
   ASSERT_TRUE(resent);
   EXPECT_EQ(resent->batch().seq(), batch->batch().seq());
+  EXPECT_TRUE(done_.empty());
 }
 
-TEST_F(CollectorClientTest, DropsBatchTheCollectorRefusesAsInvalid) {
+TEST_F(CollectorClientTest, BatchTheCollectorRefusesAsInvalidIsDoneAndCounted) {
   FakeCollector collector;
   auto client = NewClient(collector.endpoint());
-  client->Enqueue(BatchWithOneSample(3));
+  ASSERT_NE(client, nullptr);
+  client->Offer(SpoolBatch(3));
   auto batch = collector.ReceiveKind(*client, wire::Envelope::kBatch);
   ASSERT_TRUE(batch);
   collector.SendError(wire::Error::INVALID_BATCH, batch->batch().seq());
-  for (int i = 0; i < 250 && client->stats().pending != 0; ++i) client->Poll(milliseconds(20));
-  EXPECT_EQ(client->stats().pending, 0u);
+  EXPECT_TRUE(PollUntil(*client, [&] { return client->stats().pending == 0; }));
+  EXPECT_EQ(done_, (std::vector<uint64_t>{batch->batch().seq()}));
   EXPECT_EQ(client->stats().batches_rejected, 1u);
+  EXPECT_EQ(client->stats().batches_acked, 0u);
 }
 
-TEST_F(CollectorClientTest, DropsOldestBatchesWhenQueueIsFull) {
-  // Nothing listens on port 1: every batch stays queued.
-  auto client = NewClient("tcp://127.0.0.1:1", /*max_pending=*/2);
-  client->Enqueue(BatchWithOneSample(1));
-  client->Enqueue(BatchWithOneSample(2));
-  client->Enqueue(BatchWithOneSample(3));
-  EXPECT_EQ(client->stats().pending, 2u);
-  EXPECT_EQ(client->stats().batches_dropped, 1u);
+TEST_F(CollectorClientTest, ReplayIsRateLimitedAndInSeqOrder) {
+  FakeCollector collector;
+  ClientOptions options = Options(collector.endpoint());
+  options.max_batches_per_second = 5;
+  options.max_in_flight = 100;                 // The rate, not the window, is the limit here.
+  options.ack_timeout = milliseconds(60'000);  // No resends within the test.
+  auto client = NewClient(options);
+  ASSERT_NE(client, nullptr);
+  // As after an outage: 20 batches wait in the spool.
+  for (int i = 1; i <= 20; ++i) client->Offer(SpoolBatch(i));
+
+  auto first = collector.ReceiveKind(*client, wire::Envelope::kBatch);
+  ASSERT_TRUE(first);
+  std::vector<uint64_t> sent = {first->batch().seq()};
+  // With the clock standing still, at most one second's worth goes out.
+  for (uint64_t seq : collector.ReceiveBatchesUntilQuiet(*client, milliseconds(200))) {
+    sent.push_back(seq);
+  }
+  const size_t burst = sent.size();
+  EXPECT_LE(burst, 5u);
+
+  // As the clock advances by one second, about five more go out.
+  for (int step = 0; step < 10; ++step) {
+    clock_.Advance(milliseconds(100));
+    for (uint64_t seq : collector.ReceiveBatchesUntilQuiet(*client, milliseconds(20))) {
+      sent.push_back(seq);
+    }
+  }
+  for (uint64_t seq : collector.ReceiveBatchesUntilQuiet(*client, milliseconds(200))) {
+    sent.push_back(seq);
+  }
+  EXPECT_GE(sent.size(), burst + 4) << "burst " << burst;
+  EXPECT_LE(sent.size(), 5u + 6u) << "burst " << burst;
+
+  // Oldest first, each once.
+  std::vector<uint64_t> expected(sent.size());
+  std::iota(expected.begin(), expected.end(), 1);
+  EXPECT_EQ(sent, expected);
+  EXPECT_EQ(client->stats().pending, 20u);
+}
+
+TEST_F(CollectorClientTest, SkipsBatchesDroppedFromTheSpoolMeanwhile) {
+  FakeCollector collector;
+  auto client = NewClient(collector.endpoint());
+  ASSERT_NE(client, nullptr);
+  client->Offer(SpoolBatch(1));
+  client->Offer(SpoolBatch(2));
+  client->Offer(SpoolBatch(3));
+  // As a full spool does to its oldest batches while the collector is away.
+  ASSERT_TRUE(spool_->Remove(1).ok());
+  ASSERT_TRUE(spool_->Remove(2).ok());
+
+  auto batch = collector.ReceiveKind(*client, wire::Envelope::kBatch);
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(batch->batch().seq(), 3u);
+  EXPECT_TRUE(collector.ReceiveBatchesUntilQuiet(*client, milliseconds(100)).empty());
+  EXPECT_EQ(client->stats().pending, 1u);
+  EXPECT_TRUE(done_.empty());
+}
+
+TEST_F(CollectorClientTest, SkippingDroppedBatchesCostsNoReplayBudget) {
+  FakeCollector collector;
+  ClientOptions options = Options(collector.endpoint());
+  options.max_batches_per_second = 1;
+  auto client = NewClient(options);
+  ASSERT_NE(client, nullptr);
+  client->Offer(SpoolBatch(1));
+  client->Offer(SpoolBatch(2));
+  client->Offer(SpoolBatch(3));
+  ASSERT_TRUE(spool_->Remove(1).ok());
+  ASSERT_TRUE(spool_->Remove(2).ok());
+
+  // With the clock standing still there is one send; it goes to batch 3.
+  auto batch = collector.ReceiveKind(*client, wire::Envelope::kBatch);
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(batch->batch().seq(), 3u);
 }
 
 TEST_F(CollectorClientTest, RejectsMalformedEndpoint) {
   ClientOptions options;
   options.endpoint = "not-an-endpoint";
   options.agent_id = "a";
-  EXPECT_FALSE(CollectorClient::Create(options, clock_).ok());
+  auto client = CollectorClient::Create(options, *spool_, clock_, nullptr);
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.status().code(), Status::Code::kInvalidArgument);
 }
 
 }  // namespace

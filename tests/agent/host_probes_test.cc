@@ -499,10 +499,15 @@ TEST(HostProbeTest, EveryCollectorSucceedsOnFixtureTree) {
             "node_scrape_collector_success{collector=\"stat\"} 1\n"
             "node_scrape_collector_success{collector=\"meminfo\"} 1\n"
             "node_scrape_collector_success{collector=\"loadavg\"} 1\n"
+            "node_scrape_collector_success{collector=\"diskstats\"} 1\n"
+            "node_scrape_collector_success{collector=\"vmstat\"} 1\n"
+            "node_scrape_collector_success{collector=\"filefd\"} 1\n"
+            "node_scrape_collector_success{collector=\"pressure\"} 1\n"
             "node_scrape_collector_success{collector=\"netdev\"} 1\n"
             "node_scrape_collector_success{collector=\"netclass\"} 1\n"
             "node_scrape_collector_success{collector=\"filesystem\"} 1\n"
             "node_scrape_collector_success{collector=\"time\"} 1\n"
+            "node_scrape_collector_success{collector=\"timex\"} 1\n"
             "node_scrape_collector_success{collector=\"uname\"} 1\n");
 }
 
@@ -593,8 +598,8 @@ TEST(HostProbeTest, MissingTreeFailsFileCollectorsButStillReportsTimeAndUname) {
   HostProbe probe(HostPaths{FixturePath("no-such-dir/proc"), FixturePath("no-such-dir/sys")});
   SampleSet set;
   probe.Collect(&set);
-  for (const char* collector :
-       {"cpu", "stat", "meminfo", "loadavg", "netdev", "netclass", "filesystem"}) {
+  for (const char* collector : {"cpu", "stat", "meminfo", "loadavg", "diskstats", "vmstat",
+                                "filefd", "pressure", "netdev", "netclass", "filesystem"}) {
     EXPECT_EQ(*Find(set, "node_scrape_collector_success", {{"collector", collector}}), 0)
         << collector;
   }
@@ -622,7 +627,10 @@ TEST(HostProbeTest, LogsEachFailingSubsystemOnlyOnce) {
   EXPECT_EQ(CountOccurrences(log, "host probe stat failed"), 0u) << log;  // Same file as cpu.
   EXPECT_EQ(CountOccurrences(log, "host probe meminfo failed"), 1u) << log;
   EXPECT_EQ(CountOccurrences(log, "host probe filesystem failed"), 1u) << log;
-  EXPECT_EQ(CountOccurrences(log, "level=warn"), 6u) << log;
+  // A missing /proc/pressure means a kernel without PSI, which is not an error.
+  EXPECT_EQ(CountOccurrences(log, "host probe pressure failed"), 0u) << log;
+  // cpu, meminfo, loadavg, diskstats, vmstat, filefd, netdev, netclass, filesystem.
+  EXPECT_EQ(CountOccurrences(log, "level=warn"), 9u) << log;
 }
 
 TEST(HostProbeTest, SmokeTestOnLiveProc) {

@@ -77,7 +77,7 @@ wire::Envelope HelloEnvelope(uint32_t major) {
   hello->set_agent_id("intruder");
   hello->set_agent_version("0.0.0 (test)");
   hello->set_hostname("localhost");
-  hello->set_session_id(42);
+  hello->set_spool_id(42);
   hello->set_interval_ms(200);
   return envelope;
 }

@@ -243,8 +243,14 @@ void WriteCollectorConfig(const std::string& path, const CollectorConfig& config
   std::ostringstream yml;
   yml << "ingest:\n"
       << "  listen: " << config.IngestEndpoint() << "\n"
-      << "  max_message_size: " << config.max_message_size << "\n"
-      << "web:\n"
+      << "  max_message_size: " << config.max_message_size << "\n";
+  if (!config.curve_public_key_file.empty()) {
+    yml << "  curve:\n"
+        << "    public_key_file: " << Quote(config.curve_public_key_file) << "\n"
+        << "    secret_key_file: " << Quote(config.curve_secret_key_file) << "\n"
+        << "    allowed_agents_dir: " << Quote(config.allowed_agents_dir) << "\n";
+  }
+  yml << "web:\n"
       << "  listen: 127.0.0.1:" << config.web_port << "\n"
       << "storage:\n"
       << "  path: " << Quote(config.storage_path) << "\n"
@@ -267,6 +273,18 @@ void WriteAgentConfig(const std::string& path, const AgentConfig& config) {
       << "  endpoint: " << config.endpoint << "\n"
       << "  ack_timeout: " << config.ack_timeout << "\n"
       << "  max_retry_backoff: " << config.max_retry_backoff << "\n";
+  if (!config.server_public_key_file.empty()) {
+    yml << "  server_public_key_file: " << Quote(config.server_public_key_file) << "\n"
+        << "curve:\n"
+        << "  public_key_file: " << Quote(config.curve_public_key_file) << "\n"
+        << "  secret_key_file: " << Quote(config.curve_secret_key_file) << "\n";
+  }
+  std::string spool_dir = config.spool_dir;
+  if (spool_dir.empty()) {
+    spool_dir = std::filesystem::path(path).parent_path() / (config.agent_id + "-spool");
+  }
+  yml << "spool:\n"
+      << "  dir: " << Quote(spool_dir) << "\n";
   if (!config.proc_path.empty() || !config.sys_path.empty()) {
     yml << "host:\n";
     if (!config.proc_path.empty()) yml << "  proc_path: " << Quote(config.proc_path) << "\n";

@@ -116,6 +116,10 @@ struct CollectorConfig {
   int web_port = 0;
   std::string storage_path;
   std::string max_message_size = "16MiB";
+  // CURVE: all three set turns it on.
+  std::string curve_public_key_file;
+  std::string curve_secret_key_file;
+  std::string allowed_agents_dir;
   std::string log_level = "debug";
 
   std::string IngestEndpoint() const;  // tcp://127.0.0.1:<ingest_port>
@@ -133,6 +137,11 @@ struct AgentConfig {
   std::map<std::string, std::string> labels;
   std::string proc_path;  // "" for the agent's default (/proc).
   std::string sys_path;   // "" for the agent's default (/sys).
+  std::string spool_dir;  // "" for <directory of agent.yml>/<agent_id>-spool.
+  // CURVE: all three set turns it on.
+  std::string server_public_key_file;
+  std::string curve_public_key_file;
+  std::string curve_secret_key_file;
   std::string log_level = "debug";
 };
 

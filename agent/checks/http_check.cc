@@ -1,0 +1,477 @@
+#include "agent/checks/http_check.h"
+
+#include <curl/curl.h>
+#include <re2/re2.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "agent/checks/secret.h"
+#include "agent/checks/tcp_check.h"
+#include "common/units.h"
+
+namespace vitals::agent {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+const MetricDesc kStatusCode{"vitals_check_http_status_code", MetricType::kGauge,
+                             "HTTP status code of the last response of an http check."};
+const MetricDesc kHttpDuration{"vitals_check_http_duration_seconds", MetricType::kGauge,
+                               "Total time of the last request of an http check (name lookup, "
+                               "connect, TLS, transfer), in seconds."};
+const MetricDesc kCertExpiry{"vitals_check_tls_cert_expiry_timestamp_seconds", MetricType::kGauge,
+                             "When the server's leaf certificate expires (notAfter), in Unix "
+                             "seconds."};
+
+constexpr size_t kMaxBodyBytes = 1024 * 1024;  // Kept for body assertions; the rest is dropped.
+constexpr long kMaxRedirects = 10;
+
+void InitCurlOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct CurlDeleter {
+  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+  void operator()(CURLU* url) const { curl_url_cleanup(url); }
+};
+using CurlPtr = std::unique_ptr<CURL, CurlDeleter>;
+using SlistPtr = std::unique_ptr<curl_slist, CurlDeleter>;
+using UrlPtr = std::unique_ptr<CURLU, CurlDeleter>;
+
+// Parses `url` with libcurl; *display gets it without credentials, query and
+// fragment, for messages (a token in the query must not reach logs).
+Status ParseUrl(const std::string& url, std::string* scheme, std::string* display) {
+  UrlPtr handle(curl_url());
+  if (!handle) return Status::Internal("curl_url failed");
+  if (curl_url_set(handle.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
+    return Status::InvalidArgument("not a valid URL: \"" + url + "\"");
+  }
+  char* part = nullptr;
+  if (curl_url_get(handle.get(), CURLUPART_SCHEME, &part, 0) != CURLUE_OK) {
+    return Status::InvalidArgument("URL has no scheme: \"" + url + "\"");
+  }
+  *scheme = part;
+  curl_free(part);
+  if (*scheme != "http" && *scheme != "https") {
+    return Status::InvalidArgument("expected an http:// or https:// URL, got \"" + url + "\"");
+  }
+  curl_url_set(handle.get(), CURLUPART_USER, nullptr, 0);
+  curl_url_set(handle.get(), CURLUPART_PASSWORD, nullptr, 0);
+  curl_url_set(handle.get(), CURLUPART_QUERY, nullptr, 0);
+  curl_url_set(handle.get(), CURLUPART_FRAGMENT, nullptr, 0);
+  if (curl_url_get(handle.get(), CURLUPART_URL, &part, 0) == CURLUE_OK) {
+    *display = part;
+    curl_free(part);
+  } else {
+    *display = url;
+  }
+  return Status::Ok();
+}
+
+bool IsToken(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) &&
+        std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// "200", "204" or a class such as "2xx".
+Result<std::pair<int, int>> ParseStatusRange(const std::string& text) {
+  if (text.size() == 3 && text[0] >= '1' && text[0] <= '5' && text.substr(1) == "xx") {
+    int base = (text[0] - '0') * 100;
+    return std::pair<int, int>{base, base + 99};
+  }
+  int code = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), code);
+  if (ec != std::errc() || end != text.data() + text.size() || code < 100 || code > 599) {
+    return Status::InvalidArgument("expected status codes (100..599) or classes like 2xx, got \"" +
+                                   text + "\"");
+  }
+  return std::pair<int, int>{code, code};
+}
+
+std::string DescribeExpected(const std::vector<std::pair<int, int>>& ranges) {
+  std::string out;
+  for (const auto& [lo, hi] : ranges) {
+    if (!out.empty()) out += ", ";
+    out += lo == hi        ? std::to_string(lo)
+           : hi - lo == 99 ? std::to_string(lo / 100) + "xx"
+                           : std::to_string(lo) + ".." + std::to_string(hi);
+  }
+  return out;
+}
+
+size_t WriteBody(char* data, size_t size, size_t count, void* user) {
+  auto* body = static_cast<std::string*>(user);
+  size_t n = size * count;
+  if (body->size() < kMaxBodyBytes) body->append(data, std::min(n, kMaxBodyBytes - body->size()));
+  return n;
+}
+
+size_t DiscardBody(char*, size_t size, size_t count, void*) { return size * count; }
+
+// The leaf certificate's notAfter from CURLINFO_CERTINFO, if libcurl has it.
+std::optional<int64_t> LeafCertificateExpiry(CURL* curl) {
+  curl_certinfo* info = nullptr;
+  if (curl_easy_getinfo(curl, CURLINFO_CERTINFO, &info) != CURLE_OK || info == nullptr ||
+      info->num_of_certs < 1) {
+    return std::nullopt;
+  }
+  constexpr std::string_view kField = "Expire date:";
+  for (curl_slist* item = info->certinfo[0]; item != nullptr; item = item->next) {
+    std::string_view entry(item->data);
+    if (entry.starts_with(kField)) return ParseCertificateTime(entry.substr(kField.size()));
+  }
+  return std::nullopt;
+}
+
+// The JSON text of `value` compared with the configured `equals`.
+bool JsonEquals(const nlohmann::json& value, const std::string& equals) {
+  if (value.is_string()) return value.get<std::string>() == equals;
+  if (value.is_number()) {
+    double want = 0;
+    auto [end, ec] = std::from_chars(equals.data(), equals.data() + equals.size(), want);
+    if (ec == std::errc() && end == equals.data() + equals.size()) {
+      return value.get<double>() == want;
+    }
+  }
+  return value.dump() == equals;
+}
+
+// Checks the body against the JSON assertions; a message for the first that
+// fails.
+std::optional<std::string> CheckJson(const std::string& body,
+                                     const std::vector<JsonAssertion>& assertions) {
+  nlohmann::json doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return "body is not valid JSON";
+  for (const JsonAssertion& a : assertions) {
+    const nlohmann::json* value = nullptr;
+    try {
+      value = &doc.at(nlohmann::json::json_pointer(a.pointer));
+    } catch (const nlohmann::json::exception&) {
+      return "JSON " + a.pointer + " not found";
+    }
+    if (a.equals && !JsonEquals(*value, *a.equals)) {
+      std::string got = value->dump();
+      if (got.size() > 80) got = got.substr(0, 80) + "...";
+      return "JSON " + a.pointer + " is " + got + ", expected \"" + *a.equals + "\"";
+    }
+  }
+  return std::nullopt;
+}
+
+class HttpCheck final : public Check {
+ public:
+  HttpCheck(HttpCheckOptions options, std::string display_url, bool https,
+            std::unique_ptr<RE2> body_regex, const Clock& clock)
+      : options_(std::move(options)),
+        what_(options_.method + " " + display_url),
+        https_(https),
+        body_regex_(std::move(body_regex)),
+        clock_(clock) {}
+
+  CheckOutcome Run(Steady::time_point deadline_point) override {
+    CheckOutcome outcome;
+    outcome.status = CheckStatus::kCritical;
+    const RunDeadline deadline(deadline_point);
+    const std::chrono::milliseconds budget(deadline.PollMillis());
+    if (budget <= std::chrono::milliseconds::zero()) {  // CURLOPT_TIMEOUT_MS 0 means "no limit".
+      outcome.message = what_ + ": timed out before the request started";
+      return outcome;
+    }
+    CurlPtr curl(curl_easy_init());
+    if (!curl) {
+      outcome.status = CheckStatus::kUnknown;
+      outcome.message = what_ + ": curl_easy_init failed";
+      return outcome;
+    }
+    std::string body;
+    std::optional<int64_t> cert_expiry;
+    char error[CURL_ERROR_SIZE] = {};
+    SlistPtr headers = Configure(curl.get(), budget, &body, error);
+    CURLcode rc = curl_easy_perform(curl.get());
+    if (https_) {
+      if (auto expiry = LeafCertificateExpiry(curl.get())) {
+        outcome.samples.Add(kCertExpiry, {}, static_cast<double>(*expiry));
+        cert_expiry = expiry;
+      }
+    }
+    if (rc != CURLE_OK) {
+      outcome.message = what_ + ": " + DescribeError(rc, error, deadline);
+      return outcome;
+    }
+    long code = 0;
+    curl_off_t total_us = 0;
+    curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(curl.get(), CURLINFO_TOTAL_TIME_T, &total_us);
+    outcome.samples.Add(kStatusCode, {}, static_cast<double>(code));
+    outcome.samples.Add(kHttpDuration, {}, static_cast<double>(total_us) / 1e6);
+    if (auto failure = CheckResponse(static_cast<int>(code), body)) {
+      outcome.message = what_ + ": " + *failure;
+      return outcome;
+    }
+    outcome.status = CheckStatus::kOk;
+    outcome.message = "HTTP " + std::to_string(code);
+    if (https_ && options_.tls_expiry_warning.count() > 0 && cert_expiry) {
+      const int64_t left_s = *cert_expiry - clock_.NowMillis() / 1000;
+      if (left_s < options_.tls_expiry_warning.count() / 1000) {
+        outcome.status = CheckStatus::kWarning;
+        outcome.message =
+            left_s <= 0
+                ? "certificate expired " + FormatDuration(std::chrono::seconds(-left_s)) + " ago"
+                : "certificate expires in " + FormatDuration(std::chrono::seconds(left_s));
+      }
+    }
+    return outcome;
+  }
+
+ private:
+  // Sets every option of one request; returns the header list, which must
+  // outlive the transfer.
+  SlistPtr Configure(CURL* curl, std::chrono::milliseconds budget, std::string* body,
+                     char* error) const {
+    curl_easy_setopt(curl, CURLOPT_URL, options_.url.c_str());
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(budget.count()));
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "vitals-agent");
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, options_.follow_redirects ? 1L : 0L);
+    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, kMaxRedirects);
+    if (options_.method == "HEAD") {
+      curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    } else if (options_.method != "GET" || !options_.body.empty()) {
+      if (options_.method != "POST") {
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, options_.method.c_str());
+      }
+      if (!options_.body.empty() || options_.method == "POST") {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, options_.body.c_str());
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                         static_cast<curl_off_t>(options_.body.size()));
+      }
+    }
+    SlistPtr headers;
+    for (const HttpHeader& h : options_.headers) {
+      std::string line = h.name + ": " + h.value;
+      curl_slist* appended = curl_slist_append(headers.get(), line.c_str());
+      if (appended != nullptr) {
+        headers.release();
+        headers.reset(appended);
+      }
+    }
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+    const bool keep_body = body_regex_ != nullptr || !options_.json.empty();
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_body ? &WriteBody : &DiscardBody);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
+    if (https_) {
+      curl_easy_setopt(curl, CURLOPT_CERTINFO, 1L);
+      const HttpTlsOptions& tls = options_.tls;
+      if (tls.insecure_skip_verify) {
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+      }
+      if (!tls.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, tls.ca_file.c_str());
+      if (!tls.cert_file.empty()) curl_easy_setopt(curl, CURLOPT_SSLCERT, tls.cert_file.c_str());
+      if (!tls.key_file.empty()) curl_easy_setopt(curl, CURLOPT_SSLKEY, tls.key_file.c_str());
+    }
+    return headers;
+  }
+
+  static std::string DescribeError(CURLcode rc, const char* error, const RunDeadline& deadline) {
+    if (rc == CURLE_OPERATION_TIMEDOUT) return deadline.TimedOutMessage();
+    std::string text = error[0] != '\0' ? error : curl_easy_strerror(rc);
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    return text;
+  }
+
+  // The first failed assertion on the response, if any.
+  std::optional<std::string> CheckResponse(int code, const std::string& body) const {
+    static const std::vector<std::pair<int, int>> kAny2xx = {{200, 299}};
+    const auto& ranges = options_.expected_status.empty() ? kAny2xx : options_.expected_status;
+    bool expected = false;
+    for (const auto& [lo, hi] : ranges) expected = expected || (code >= lo && code <= hi);
+    if (!expected) {
+      return "status " + std::to_string(code) + ", expected " + DescribeExpected(ranges);
+    }
+    if (body_regex_ && !RE2::PartialMatch(body, *body_regex_)) {
+      return "body does not match body_regex \"" + options_.body_regex + "\"";
+    }
+    if (!options_.json.empty()) return CheckJson(body, options_.json);
+    return std::nullopt;
+  }
+
+  const HttpCheckOptions options_;
+  const std::string what_;  // "GET https://host/path", for messages.
+  const bool https_;
+  const std::unique_ptr<RE2> body_regex_;  // Null when there is no body_regex.
+  const Clock& clock_;
+};
+
+Status CheckReadable(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::InvalidArgument("cannot read " + path);
+  return Status::Ok();
+}
+
+Result<std::vector<HttpHeader>> ReadHeaders(ConfigMap& fields) {
+  std::vector<HttpHeader> headers;
+  ASSIGN_OR_RETURN(std::vector<ConfigMap> entries, fields.ReadMapList("headers"));
+  for (ConfigMap& entry : entries) {
+    HttpHeader header;
+    RETURN_IF_ERROR(entry.ReadString("name", &header.name, Presence::kRequired));
+    if (!IsToken(header.name)) return entry.Error("name", "not a valid header name");
+    const bool literal = entry.Has("value");
+    RETURN_IF_ERROR(entry.ReadString("value", &header.value));
+    ASSIGN_OR_RETURN(std::optional<std::string> secret, ReadSecret(entry, "value"));
+    if (literal && secret) {
+      return entry.Error("value", "give one of value, value_env and value_file");
+    }
+    if (!literal && !secret) {
+      return entry.Error("", "missing value, value_env or value_file");
+    }
+    if (secret) header.value = std::move(*secret);
+    if (header.value.find_first_of("\r\n") != std::string::npos) {
+      return entry.Error(literal                  ? "value"
+                         : entry.Has("value_env") ? "value_env"
+                                                  : "value_file",
+                         "header values cannot contain line breaks");
+    }
+    RETURN_IF_ERROR(entry.CheckUnknownKeys());
+    headers.push_back(std::move(header));
+  }
+  return headers;
+}
+
+Result<std::vector<JsonAssertion>> ReadJsonAssertions(ConfigMap& fields) {
+  std::vector<JsonAssertion> assertions;
+  ASSIGN_OR_RETURN(std::vector<ConfigMap> entries, fields.ReadMapList("json"));
+  for (ConfigMap& entry : entries) {
+    JsonAssertion a;
+    RETURN_IF_ERROR(entry.ReadString("pointer", &a.pointer, Presence::kRequired));
+    try {
+      nlohmann::json::json_pointer pointer(a.pointer);
+    } catch (const nlohmann::json::exception&) {
+      return entry.Error("pointer", "not a valid JSON pointer (like /status or /checks/0/ok)");
+    }
+    if (entry.Has("equals")) {
+      a.equals.emplace();
+      RETURN_IF_ERROR(entry.ReadString("equals", &*a.equals));
+    } else {
+      std::string ignored;
+      RETURN_IF_ERROR(entry.ReadString("equals", &ignored));
+    }
+    RETURN_IF_ERROR(entry.CheckUnknownKeys());
+    assertions.push_back(std::move(a));
+  }
+  return assertions;
+}
+
+Result<HttpTlsOptions> ReadTls(ConfigMap& fields) {
+  HttpTlsOptions tls;
+  ASSIGN_OR_RETURN(ConfigMap map, fields.ReadMap("tls"));
+  RETURN_IF_ERROR(map.ReadBool("insecure_skip_verify", &tls.insecure_skip_verify));
+  for (auto [key, out] :
+       {std::pair{"ca_file", &tls.ca_file}, std::pair{"cert_file", &tls.cert_file},
+        std::pair{"key_file", &tls.key_file}}) {
+    RETURN_IF_ERROR(map.ReadString(key, out));
+    if (!out->empty()) {
+      if (Status st = CheckReadable(*out); !st.ok()) return map.Error(key, st.message());
+    }
+  }
+  if (!tls.key_file.empty() && tls.cert_file.empty()) {
+    return map.Error("key_file", "needs cert_file as well");
+  }
+  RETURN_IF_ERROR(map.CheckUnknownKeys());
+  return tls;
+}
+
+}  // namespace
+
+std::optional<int64_t> ParseCertificateTime(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  const std::string s(text);
+  for (const char* format : {"%b %d %H:%M:%S %Y", "%Y-%m-%d %H:%M:%S"}) {
+    tm parts{};
+    const char* end = strptime(s.c_str(), format, &parts);
+    if (end == nullptr) continue;
+    std::string_view rest(end);
+    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    if (!rest.empty() && rest != "GMT" && rest != "UTC" && rest != "Z") continue;
+    return static_cast<int64_t>(timegm(&parts));
+  }
+  return std::nullopt;
+}
+
+Result<std::unique_ptr<Check>> NewHttpCheck(HttpCheckOptions options, const Clock& clock) {
+  InitCurlOnce();
+  std::string scheme, display;
+  RETURN_IF_ERROR(ParseUrl(options.url, &scheme, &display));
+  if (!IsToken(options.method)) {
+    return Status::InvalidArgument("not a valid HTTP method: \"" + options.method + "\"");
+  }
+  std::unique_ptr<RE2> regex;
+  if (!options.body_regex.empty()) {
+    regex = std::make_unique<RE2>(options.body_regex, RE2::Quiet);
+    if (!regex->ok()) {
+      return Status::InvalidArgument("not a valid RE2 regular expression: " + regex->error());
+    }
+  }
+  return std::unique_ptr<Check>(std::make_unique<HttpCheck>(
+      std::move(options), display, scheme == "https", std::move(regex), clock));
+}
+
+Result<std::unique_ptr<Check>> CreateHttpCheck(const CheckSpec& spec, ConfigMap& fields) {
+  HttpCheckOptions options;
+  RETURN_IF_ERROR(fields.ReadString("url", &options.url, Presence::kRequired));
+  {
+    std::string scheme, display;
+    if (Status st = ParseUrl(options.url, &scheme, &display); !st.ok()) {
+      return fields.Error("url", st.message());
+    }
+  }
+  RETURN_IF_ERROR(fields.ReadString("method", &options.method));
+  if (!IsToken(options.method) ||
+      std::any_of(options.method.begin(), options.method.end(),
+                  [](char c) { return std::islower(static_cast<unsigned char>(c)); })) {
+    return fields.Error("method", "expected an upper-case HTTP method such as GET or POST");
+  }
+  ASSIGN_OR_RETURN(options.headers, ReadHeaders(fields));
+  RETURN_IF_ERROR(fields.ReadString("body", &options.body));
+  std::vector<std::string> statuses;
+  RETURN_IF_ERROR(fields.ReadStringList("expected_status", &statuses));
+  for (const std::string& status : statuses) {
+    auto range = ParseStatusRange(status);
+    if (!range.ok()) return fields.Error("expected_status", range.status().message());
+    options.expected_status.push_back(*range);
+  }
+  RETURN_IF_ERROR(fields.ReadString("body_regex", &options.body_regex));
+  if (!options.body_regex.empty()) {
+    RE2 regex(options.body_regex, RE2::Quiet);
+    if (!regex.ok()) {
+      return fields.Error("body_regex", "not a valid RE2 regular expression: " + regex.error());
+    }
+  }
+  ASSIGN_OR_RETURN(options.json, ReadJsonAssertions(fields));
+  RETURN_IF_ERROR(fields.ReadBool("follow_redirects", &options.follow_redirects));
+  ASSIGN_OR_RETURN(options.tls, ReadTls(fields));
+  RETURN_IF_ERROR(fields.ReadDuration("tls_expiry_warning", &options.tls_expiry_warning));
+  auto check = NewHttpCheck(std::move(options));
+  if (!check.ok()) return fields.Error("url", check.status().message());
+  return check;
+}
+
+}  // namespace vitals::agent

@@ -1,0 +1,99 @@
+#include "agent/host_common.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <system_error>
+
+namespace vitals::agent::internal {
+namespace {
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+
+}  // namespace
+
+MetricDesc Counter(std::string name, std::string help) {
+  return MetricDesc{std::move(name), MetricType::kCounter, std::move(help)};
+}
+
+MetricDesc Gauge(std::string name, std::string help) {
+  return MetricDesc{std::move(name), MetricType::kGauge, std::move(help)};
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+std::vector<std::string_view> Fields(std::string_view s) {
+  std::vector<std::string_view> fields;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && IsSpace(s[i])) ++i;
+    size_t start = i;
+    while (i < s.size() && !IsSpace(s[i])) ++i;
+    if (i > start) fields.push_back(s.substr(start, i - start));
+  }
+  return fields;
+}
+
+std::vector<std::string_view> Lines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  while (!text.empty()) {
+    size_t end = text.find('\n');
+    lines.push_back(text.substr(0, end));
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+  return lines;
+}
+
+Status LineError(size_t line_index, std::string_view what, std::string_view line) {
+  return Status::InvalidArgument("line " + std::to_string(line_index + 1) + ": " +
+                                 std::string(what) + ": \"" + std::string(line) + "\"");
+}
+
+Result<double> ParseNumber(std::string_view s) {
+  double value = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc() || end != s.data() + s.size()) {
+    return Status::InvalidArgument("not a number: \"" + std::string(s) + "\"");
+  }
+  return value;
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    std::string msg = path + ": " + std::generic_category().message(err);
+    return err == ENOENT ? Status::NotFound(msg) : Status::IOError(msg);
+  }
+  std::string contents;
+  char buf[8192];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return Status::IOError(path + ": " + std::generic_category().message(err));
+    }
+    if (n == 0) break;
+    contents.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return contents;
+}
+
+Status ParseFile(const std::string& path, Status (*parse)(std::string_view, SampleSet*),
+                 SampleSet* out) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  Status st = parse(text, out);
+  return st.ok() ? st : st.WithContext(path);
+}
+
+}  // namespace vitals::agent::internal

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/samples.h"
+#include "common/status.h"
+
+// Helpers shared by the host probe's parsers (host_probes.cc,
+// host_kernel_stats.cc): splitting kernel text into lines and fields, numbers,
+// reading /proc and /sys files. Internal to the agent.
+
+namespace vitals::agent::internal {
+
+MetricDesc Counter(std::string name, std::string help);
+MetricDesc Gauge(std::string name, std::string help);
+
+// `s` without leading and trailing whitespace.
+std::string_view Trim(std::string_view s);
+
+// Whitespace-separated fields, like Go's strings.Fields.
+std::vector<std::string_view> Fields(std::string_view s);
+
+// The lines of `text` without their '\n'; a final newline adds no empty line.
+std::vector<std::string_view> Lines(std::string_view text);
+
+// InvalidArgument "line <n>: <what>: "<line>"" for the 0-based `line_index`.
+Status LineError(size_t line_index, std::string_view what, std::string_view line);
+
+// The whole of `s` as a number; InvalidArgument otherwise.
+Result<double> ParseNumber(std::string_view s);
+
+// Runs `parse` into a scratch set and moves the samples into *out only if it
+// succeeds, so a parser that fails halfway leaves *out unchanged.
+template <typename Parse>
+Status AllOrNothing(SampleSet* out, Parse parse) {
+  SampleSet scratch(out->default_timestamp_ms());
+  RETURN_IF_ERROR(parse(&scratch));
+  out->Append(std::move(scratch));
+  return Status::Ok();
+}
+
+// The whole file at `path`, read until EOF (/proc files report size 0).
+// NotFound if it does not exist, IOError for other failures; both name `path`.
+Result<std::string> ReadFile(const std::string& path);
+
+// Reads `path` and runs `parse` on it; errors name the file.
+Status ParseFile(const std::string& path, Status (*parse)(std::string_view, SampleSet*),
+                 SampleSet* out);
+
+}  // namespace vitals::agent::internal
