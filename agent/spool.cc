@@ -77,12 +77,11 @@ Status Spool::Load() {
     last_seq_ = std::max(last_seq_, seq);
   }
   if (ec) return Status::IOError("cannot read spool directory " + options_.dir + ": " + ec.message());
-  auto persisted = ReadWholeFile(options_.dir + "/" + kLastSeqFile);
-  if (persisted.ok()) {
-    uint64_t seq = 0;
-    std::from_chars(persisted->data(), persisted->data() + persisted->size(), seq);
-    persisted_last_seq_ = seq;
-    last_seq_ = std::max(last_seq_, seq);
+  // last_seq holds the newest batch that left the spool (see Remove).
+  auto marker = ReadWholeFile(options_.dir + "/" + kLastSeqFile);
+  wire::Batch newest_gone;
+  if (marker.ok() && newest_gone.ParseFromString(*marker)) {
+    last_seq_ = std::max(last_seq_, newest_gone.seq());
   }
   auto id = ReadWholeFile(options_.dir + "/" + kIdFile);
   if (id.ok()) std::from_chars(id->data(), id->data() + id->size(), id_);
@@ -130,13 +129,6 @@ Status Spool::WriteFileAtomically(const std::string& path, const std::string& da
   return Status::Ok();
 }
 
-Status Spool::PersistLastSeq() {
-  if (persisted_last_seq_ == last_seq_) return Status::Ok();
-  RETURN_IF_ERROR(WriteFileAtomically(options_.dir + "/" + kLastSeqFile, std::to_string(last_seq_)));
-  persisted_last_seq_ = last_seq_;
-  return Status::Ok();
-}
-
 Result<uint64_t> Spool::Append(wire::Batch* batch) {
   const uint64_t seq = last_seq_ + 1;
   batch->set_seq(seq);
@@ -180,9 +172,17 @@ Result<wire::Batch> Spool::Read(uint64_t seq) {
 Status Spool::Remove(uint64_t seq) {
   auto it = sizes_.find(seq);
   if (it == sizes_.end()) return Status::Ok();
-  // Before the newest file goes, remember its seq so numbering never restarts.
-  if (seq == last_seq_) RETURN_IF_ERROR(PersistLastSeq());
-  if (::unlink(PathOf(seq).c_str()) != 0 && errno != ENOENT) return Errno("unlink " + PathOf(seq));
+  if (seq == last_seq_) {
+    // The newest batch file becomes the record of the highest seq ever used,
+    // so numbering never restarts. One rename, no fsync: if a crash undoes
+    // it, the batch is simply spooled again and the collector recognises it.
+    const std::string marker = options_.dir + "/" + kLastSeqFile;
+    if (::rename(PathOf(seq).c_str(), marker.c_str()) != 0 && errno != ENOENT) {
+      return Errno("rename " + PathOf(seq));
+    }
+  } else if (::unlink(PathOf(seq).c_str()) != 0 && errno != ENOENT) {
+    return Errno("unlink " + PathOf(seq));
+  }
   bytes_ -= it->second;
   sizes_.erase(it);
   return Status::Ok();

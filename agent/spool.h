@@ -24,9 +24,9 @@ struct SpoolOptions {
 // The agent's on-disk queue of batches waiting for acknowledgement. Each batch
 // is one file `<seq>.batch` written atomically (temporary file, fsync,
 // rename), so a batch that Append reported is on disk and survives kill -9 and
-// power loss. Sequence numbers grow across restarts: the highest one ever
-// handed out is persisted, so a collector never mistakes a new batch for a
-// resent old one.
+// power loss. Sequence numbers grow across restarts: the newest batch file is
+// kept as `last_seq` when it leaves the spool, so numbering resumes after it
+// and a collector never mistakes a new batch for a resent old one.
 //
 // Not thread-safe: the agent's loop owns it.
 class Spool {
@@ -67,14 +67,12 @@ class Spool {
   Status Load();
   std::string PathOf(uint64_t seq) const;
   Status WriteFileAtomically(const std::string& path, const std::string& data);
-  Status PersistLastSeq();
 
   const SpoolOptions options_;
   std::map<uint64_t, uint64_t> sizes_;  // seq -> file size.
   uint64_t bytes_ = 0;
   uint64_t id_ = 0;
   uint64_t last_seq_ = 0;            // Highest seq handed out, ever.
-  uint64_t persisted_last_seq_ = 0;  // Value in the last_seq file.
   uint64_t dropped_ = 0;
   uint64_t corrupt_ = 0;
 };
