@@ -19,6 +19,7 @@ namespace {
 constexpr char kSuffix[] = ".batch";
 constexpr char kLastSeqFile[] = "last_seq";
 constexpr char kIdFile[] = "spool_id";
+constexpr size_t kCachedBatches = 8;
 
 Status Errno(const std::string& what) {
   return Status::IOError(what + ": " + std::strerror(errno));
@@ -144,11 +145,17 @@ Result<uint64_t> Spool::Append(wire::Batch* batch) {
   last_seq_ = seq;
   sizes_[seq] = data.size();
   bytes_ += data.size();
+  recent_[seq] = std::move(data);
+  if (recent_.size() > kCachedBatches) recent_.erase(recent_.begin());
   return seq;
 }
 
 Result<wire::Batch> Spool::Read(uint64_t seq) {
   if (!sizes_.contains(seq)) return Status::NotFound("batch " + std::to_string(seq) + " is not spooled");
+  if (auto cached = recent_.find(seq); cached != recent_.end()) {
+    wire::Batch batch;
+    if (batch.ParseFromString(cached->second)) return batch;
+  }
   std::ifstream in(PathOf(seq), std::ios::binary);
   if (!in) {
     // Out of file descriptors, permissions...: the batch may be fine, keep it.
@@ -185,6 +192,7 @@ Status Spool::Remove(uint64_t seq) {
   }
   bytes_ -= it->second;
   sizes_.erase(it);
+  recent_.erase(seq);
   return Status::Ok();
 }
 

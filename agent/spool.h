@@ -75,6 +75,9 @@ class Spool {
   uint64_t last_seq_ = 0;            // Highest seq handed out, ever.
   uint64_t dropped_ = 0;
   uint64_t corrupt_ = 0;
+  // The newest batches' bytes, so sending a batch just spooled does not read
+  // it back from disk. At most kCachedBatches entries.
+  std::map<uint64_t, std::string> recent_;
 };
 
 }  // namespace vitals::agent

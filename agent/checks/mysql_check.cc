@@ -16,6 +16,7 @@
 #include <string_view>
 #include <utility>
 
+#include "agent/checks/check_common.h"
 #include "agent/checks/secret.h"
 #include "agent/checks/tcp_check.h"
 
@@ -25,11 +26,6 @@ namespace {
 using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
 
-const MetricDesc kConnectDuration{"vitals_check_connect_duration_seconds", MetricType::kGauge,
-                                  "Time to connect and authenticate, in seconds."};
-const MetricDesc kQueryDuration{"vitals_check_query_duration_seconds", MetricType::kGauge,
-                                "Time from sending the check's query to its last result, in "
-                                "seconds."};
 
 struct MysqlDeleter {
   void operator()(MYSQL* mysql) const { mysql_close(mysql); }
@@ -40,23 +36,6 @@ struct MysqlResultDeleter {
   void operator()(MYSQL_RES* result) const { mysql_free_result(result); }
 };
 using MysqlResultPtr = std::unique_ptr<MYSQL_RES, MysqlResultDeleter>;
-
-double Seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// "timed out after 2s during query".
-std::string TimedOut(const RunDeadline& deadline, std::string_view phase) {
-  return deadline.TimedOutMessage() + " during " + std::string(phase);
-}
-
-// A value for a one-line message: quoted, control characters blanked, cut at
-// 80 bytes.
-std::string Quote(std::string_view value) {
-  constexpr size_t kMaxBytes = 80;
-  std::string out = "\"";
-  for (char c : value.substr(0, kMaxBytes)) out += (c >= 0 && c < ' ') ? ' ' : c;
-  out += value.size() > kMaxBytes ? "...\"" : "\"";
-  return out;
-}
 
 // Where and as whom to connect, from the DSN URL.
 struct Target {
@@ -259,11 +238,11 @@ std::string ConnectError(MYSQL* mysql) {
 std::string CompareFirstValue(MYSQL_RES* result, const std::string& expect) {
   MYSQL_ROW row =
       result != nullptr && mysql_num_fields(result) > 0 ? mysql_fetch_row(result) : nullptr;
-  if (row == nullptr) return "query returned no rows, expected " + Quote(expect);
-  if (row[0] == nullptr) return "query returned NULL, expected " + Quote(expect);
+  if (row == nullptr) return "query returned no rows, expected " + QuoteForMessage(expect);
+  if (row[0] == nullptr) return "query returned NULL, expected " + QuoteForMessage(expect);
   const std::string_view value(row[0], mysql_fetch_lengths(result)[0]);
   if (value == expect) return "";
-  return "query returned " + Quote(value) + ", expected " + Quote(expect);
+  return "query returned " + QuoteForMessage(value) + ", expected " + QuoteForMessage(expect);
 }
 
 class MysqlCheck final : public Check {
@@ -294,7 +273,7 @@ class MysqlCheck final : public Check {
         [&](int events) { return mysql_real_connect_cont(&connected_handle, m, events); },
         deadline.deadline());
     if (connect != Wait::kDone) {
-      outcome.message = connect == Wait::kTimedOut ? TimedOut(deadline, "connect")
+      outcome.message = connect == Wait::kTimedOut ? TimedOutDuring(deadline, "connect")
                                                    : "connect: cannot wait for the socket";
       return outcome;
     }
@@ -303,7 +282,7 @@ class MysqlCheck final : public Check {
       return outcome;
     }
     const auto connected = SteadyClock::now();
-    outcome.samples.Add(kConnectDuration, {}, Seconds(connected - start));
+    outcome.samples.Add(kConnectDurationDesc, {}, Seconds(connected - start));
 
     int query_error = 0;
     MYSQL_RES* stored = nullptr;
@@ -319,7 +298,7 @@ class MysqlCheck final : public Check {
     }
     MysqlResultPtr result(stored);
     if (query != Wait::kDone) {
-      outcome.message = query == Wait::kTimedOut ? TimedOut(deadline, "query")
+      outcome.message = query == Wait::kTimedOut ? TimedOutDuring(deadline, "query")
                                                  : "query: cannot wait for the socket";
       return outcome;
     }
@@ -327,7 +306,7 @@ class MysqlCheck final : public Check {
       outcome.message = std::string("query: ") + mysql_error(m);
       return outcome;
     }
-    outcome.samples.Add(kQueryDuration, {}, Seconds(SteadyClock::now() - connected));
+    outcome.samples.Add(kQueryDurationDesc, {}, Seconds(SteadyClock::now() - connected));
     if (expect_) {
       outcome.message = CompareFirstValue(result.get(), *expect_);
       if (!outcome.message.empty()) return outcome;

@@ -14,6 +14,7 @@
 #include <thread>
 #include <utility>
 
+#include "agent/checks/check_common.h"
 #include "agent/checks/secret.h"
 #include "agent/checks/tcp_check.h"
 
@@ -22,11 +23,6 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-const MetricDesc kConnectDuration{"vitals_check_connect_duration_seconds", MetricType::kGauge,
-                                  "Time to connect and authenticate, in seconds."};
-const MetricDesc kQueryDuration{"vitals_check_query_duration_seconds", MetricType::kGauge,
-                                "Time from sending the check's query to its last result, in "
-                                "seconds."};
 
 struct PgConnDeleter {
   void operator()(PGconn* conn) const { PQfinish(conn); }
@@ -42,13 +38,6 @@ struct PgCancelDeleter {
   void operator()(PGcancel* cancel) const { PQfreeCancel(cancel); }
 };
 using PgCancelPtr = std::unique_ptr<PGcancel, PgCancelDeleter>;
-
-double Seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// "timed out after 2s during query".
-std::string TimedOut(const RunDeadline& deadline, std::string_view phase) {
-  return deadline.TimedOutMessage() + " during " + std::string(phase);
-}
 
 // libpq's messages span lines: one per host tried, plus indented hints ("Is the
 // server running on that host ...?"). Keeps the unindented lines joined with
@@ -69,16 +58,6 @@ std::string OneLine(std::string_view text) {
     while (!out.empty() && out.back() == ' ') out.pop_back();
   }
   return out.empty() ? "unknown error" : out;
-}
-
-// A value for a one-line message: quoted, control characters blanked, cut at
-// 80 bytes.
-std::string Quote(std::string_view value) {
-  constexpr size_t kMaxBytes = 80;
-  std::string out = "\"";
-  for (char c : value.substr(0, kMaxBytes)) out += (c >= 0 && c < ' ') ? ' ' : c;
-  out += value.size() > kMaxBytes ? "...\"" : "\"";
-  return out;
 }
 
 enum class Wait { kReady, kTimedOut, kFailed };
@@ -144,7 +123,7 @@ Result<PgConnPtr> Connect(const std::string& dsn, const RunDeadline& deadline) {
       case Wait::kReady:
         break;
       case Wait::kTimedOut:
-        return Status::Unavailable(TimedOut(deadline, "connect"));
+        return Status::Unavailable(TimedOutDuring(deadline, "connect"));
       case Wait::kFailed:
         return failure();
     }
@@ -173,7 +152,7 @@ Result<PgResultPtr> RunQuery(PGconn* conn, const std::string& query, const RunDe
       case Wait::kReady:
         break;
       case Wait::kTimedOut:
-        return Status::Unavailable(TimedOut(deadline, "query"));
+        return Status::Unavailable(TimedOutDuring(deadline, "query"));
       case Wait::kFailed:
         return failure();
     }
@@ -187,7 +166,7 @@ Result<PgResultPtr> RunQuery(PGconn* conn, const std::string& query, const RunDe
           break;
         case Wait::kTimedOut:
           CancelInBackground(conn);
-          return Status::Unavailable(TimedOut(deadline, "query"));
+          return Status::Unavailable(TimedOutDuring(deadline, "query"));
         case Wait::kFailed:
           return failure();
       }
@@ -215,12 +194,12 @@ Result<PgResultPtr> RunQuery(PGconn* conn, const std::string& query, const RunDe
 // "" when the first column of the first row of `result` is `expect`, else why not.
 std::string CompareFirstValue(const PGresult* result, const std::string& expect) {
   if (PQntuples(result) == 0 || PQnfields(result) == 0) {
-    return "query returned no rows, expected " + Quote(expect);
+    return "query returned no rows, expected " + QuoteForMessage(expect);
   }
-  if (PQgetisnull(result, 0, 0)) return "query returned NULL, expected " + Quote(expect);
+  if (PQgetisnull(result, 0, 0)) return "query returned NULL, expected " + QuoteForMessage(expect);
   const std::string_view value(PQgetvalue(result, 0, 0), PQgetlength(result, 0, 0));
   if (value == expect) return "";
-  return "query returned " + Quote(value) + ", expected " + Quote(expect);
+  return "query returned " + QuoteForMessage(value) + ", expected " + QuoteForMessage(expect);
 }
 
 class PostgresCheck final : public Check {
@@ -239,13 +218,13 @@ class PostgresCheck final : public Check {
       return outcome;
     }
     const auto connected = SteadyClock::now();
-    outcome.samples.Add(kConnectDuration, {}, Seconds(connected - start));
+    outcome.samples.Add(kConnectDurationDesc, {}, Seconds(connected - start));
     Result<PgResultPtr> result = RunQuery(conn->get(), query_, deadline);
     if (!result.ok()) {
       outcome.message = result.status().message();
       return outcome;
     }
-    outcome.samples.Add(kQueryDuration, {}, Seconds(SteadyClock::now() - connected));
+    outcome.samples.Add(kQueryDurationDesc, {}, Seconds(SteadyClock::now() - connected));
     if (expect_) {
       outcome.message = CompareFirstValue(result->get(), *expect_);
       if (!outcome.message.empty()) return outcome;

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/checks/check_common.h"
 #include "agent/checks/secret.h"
 #include "agent/checks/tcp_check.h"
 
@@ -23,8 +24,6 @@ namespace {
 using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
 
-const MetricDesc kConnectDuration{"vitals_check_connect_duration_seconds", MetricType::kGauge,
-                                  "Time to connect and authenticate, in seconds."};
 const MetricDesc kRedisRole{"vitals_check_redis_role", MetricType::kGauge,
                             "Replication role reported by INFO replication, in the role label; "
                             "always 1."};
@@ -38,13 +37,6 @@ struct RedisReplyDeleter {
   void operator()(redisReply* reply) const { freeReplyObject(reply); }
 };
 using RedisReplyPtr = std::unique_ptr<redisReply, RedisReplyDeleter>;
-
-double Seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// "timed out after 2s during PING".
-std::string TimedOut(const RunDeadline& deadline, std::string_view phase) {
-  return deadline.TimedOutMessage() + " during " + std::string(phase);
-}
 
 // The time left as a hiredis timeout, or nullopt once it is up. Never zero,
 // which hiredis and the socket options would take as "no timeout".
@@ -128,7 +120,7 @@ class RedisCheck final : public Check {
         return outcome;
       }
     }
-    outcome.samples.Add(kConnectDuration, {}, Seconds(SteadyClock::now() - start));
+    outcome.samples.Add(kConnectDurationDesc, {}, Seconds(SteadyClock::now() - start));
 
     Result<RedisReplyPtr> pong = Command(c, deadline, "PING", {"PING"});
     if (!pong.ok()) {
@@ -158,7 +150,7 @@ class RedisCheck final : public Check {
 
   Result<RedisContextPtr> Connect(const RunDeadline& deadline) const {
     const std::optional<timeval> left = TimeLeft(deadline);
-    if (!left) return Status::Unavailable(TimedOut(deadline, "connect"));
+    if (!left) return Status::Unavailable(TimedOutDuring(deadline, "connect"));
     RedisContextPtr context(
         options_.unix_socket.empty()
             ? redisConnectWithTimeout(options_.host.c_str(), options_.port, *left)
@@ -166,7 +158,7 @@ class RedisCheck final : public Check {
     if (!context) return Status::Unavailable("connect to " + Where() + ": out of memory");
     if (context->err != 0) {
       if (IsTimeout(context.get(), deadline)) {
-        return Status::Unavailable(TimedOut(deadline, "connect"));
+        return Status::Unavailable(TimedOutDuring(deadline, "connect"));
       }
       // Lower-cased like the tcp check's messages: "connection refused".
       std::string reason = context->errstr;
@@ -184,7 +176,7 @@ class RedisCheck final : public Check {
                                        std::string_view what,
                                        const std::vector<std::string>& args) {
     const std::optional<timeval> left = TimeLeft(deadline);
-    if (!left) return Status::Unavailable(TimedOut(deadline, what));
+    if (!left) return Status::Unavailable(TimedOutDuring(deadline, what));
     if (redisSetTimeout(c, *left) != REDIS_OK) {
       return Status::Unavailable(std::string(what) + ": " + c->errstr);
     }
@@ -197,7 +189,7 @@ class RedisCheck final : public Check {
     RedisReplyPtr reply(static_cast<redisReply*>(
         redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), argv_len.data())));
     if (!reply) {
-      if (IsTimeout(c, deadline)) return Status::Unavailable(TimedOut(deadline, what));
+      if (IsTimeout(c, deadline)) return Status::Unavailable(TimedOutDuring(deadline, what));
       return Status::Unavailable(std::string(what) + ": " + c->errstr);
     }
     return reply;

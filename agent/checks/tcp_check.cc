@@ -1,5 +1,7 @@
 #include "agent/checks/tcp_check.h"
 
+#include "agent/checks/check_common.h"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -121,9 +123,6 @@ Status SplitHostPort(const std::string& address, std::string* host, uint16_t* po
 namespace {
 
 // The same help text as the database checks, which share this metric.
-const MetricDesc kConnectDuration{"vitals_check_connect_duration_seconds", MetricType::kGauge,
-                                  "Time to connect and authenticate, in seconds."};
-
 // How much of the reply is kept while looking for `expect`.
 constexpr size_t kMaxReplyBytes = 64 * 1024;
 
@@ -270,7 +269,7 @@ class TcpCheck final : public Check {
         continue;
       }
       fd = std::move(std::get<UniqueFd>(connected));
-      outcome.samples.Add(kConnectDuration, {},
+      outcome.samples.Add(kConnectDurationDesc, {},
                           std::chrono::duration<double>(Steady::now() - started).count());
       break;
     }

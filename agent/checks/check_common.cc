@@ -1,0 +1,27 @@
+#include "agent/checks/check_common.h"
+
+namespace vitals::agent {
+
+const MetricDesc kConnectDurationDesc{"vitals_check_connect_duration_seconds", MetricType::kGauge,
+                                      "Time to connect and authenticate, in seconds."};
+const MetricDesc kQueryDurationDesc{"vitals_check_query_duration_seconds", MetricType::kGauge,
+                                    "Time from sending the check's query to its last result, in "
+                                    "seconds."};
+
+double Seconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+std::string TimedOutDuring(const RunDeadline& deadline, std::string_view phase) {
+  return deadline.TimedOutMessage() + " during " + std::string(phase);
+}
+
+std::string QuoteForMessage(std::string_view value) {
+  constexpr size_t kMaxBytes = 80;
+  std::string out = "\"";
+  for (char c : value.substr(0, kMaxBytes)) out += (c >= 0 && c < ' ') ? ' ' : c;
+  out += value.size() > kMaxBytes ? "...\"" : "\"";
+  return out;
+}
+
+}  // namespace vitals::agent
