@@ -39,30 +39,38 @@ class StringTable {
   explicit StringTable(wire::Batch* batch) : batch_(batch) {
     for (int i = 0; i < batch->strings_size(); ++i) index_.emplace(batch->strings(i), i);
   }
-  uint32_t Intern(const std::string& s) {
-    auto [it, inserted] = index_.emplace(s, static_cast<uint32_t>(batch_->strings_size()));
-    if (inserted) batch_->add_strings(s);
-    return it->second;
+  uint32_t Intern(std::string_view s) {
+    if (auto it = index_.find(s); it != index_.end()) return it->second;
+    const auto index = static_cast<uint32_t>(batch_->strings_size());
+    batch_->add_strings(std::string(s));
+    index_.emplace(batch_->strings(static_cast<int>(index)), index);
+    return index;
   }
 
  private:
   wire::Batch* batch_;
-  std::unordered_map<std::string, uint32_t> index_;
+  // Views into batch_->strings, which the batch keeps alive and in place
+  // (RepeatedPtrField never moves its elements).
+  std::unordered_map<std::string_view, uint32_t> index_;
 };
 
 }  // namespace
 
 void EncodeSamples(const SampleSet& set, wire::Batch* batch) {
   StringTable strings(batch);
-  std::map<Labels, wire::Series*> series_by_labels;
+  // Series by their label references: equal label sets intern to equal refs.
+  std::map<std::vector<uint32_t>, wire::Series*> series_by_refs;
+  std::vector<uint32_t> refs;
   for (const Sample& s : set.samples()) {
-    wire::Series*& series = series_by_labels[s.labels];
+    refs.clear();
+    for (const Label& l : s.labels) {
+      refs.push_back(strings.Intern(l.name));
+      refs.push_back(strings.Intern(l.value));
+    }
+    wire::Series*& series = series_by_refs[refs];
     if (series == nullptr) {
       series = batch->add_series();
-      for (const Label& l : s.labels) {
-        series->add_label_refs(strings.Intern(l.name));
-        series->add_label_refs(strings.Intern(l.value));
-      }
+      series->mutable_label_refs()->Add(refs.begin(), refs.end());
     }
     series->add_timestamps_ms(s.timestamp_ms);
     series->add_values(s.value);
