@@ -59,6 +59,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentSetup setup, const Clock& cloc
   SpoolOptions spool_options;
   spool_options.dir = setup.config.spool.dir;
   spool_options.max_bytes = setup.config.spool.max_size;
+  spool_options.sync = setup.config.spool.fsync;
   auto spool = Spool::Open(spool_options);
   if (!spool.ok()) return spool.status().WithContext("spool");
   std::unique_ptr<Agent> agent(new Agent(setup.config, clock, std::move(spool).value()));

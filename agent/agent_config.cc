@@ -94,6 +94,7 @@ Result<AgentConfig> ReadAgentConfig(ConfigMap& root) {
   ASSIGN_OR_RETURN(ConfigMap spool, root.ReadMap("spool"));
   RETURN_IF_ERROR(spool.ReadString("dir", &config.spool.dir, Presence::kRequired));
   RETURN_IF_ERROR(spool.ReadBytes("max_size", &config.spool.max_size));
+  RETURN_IF_ERROR(spool.ReadBool("fsync", &config.spool.fsync));
   if (config.spool.max_size < (64u << 10)) return spool.Error("max_size", "must be at least 64KiB");
   RETURN_IF_ERROR(spool.CheckUnknownKeys());
 

@@ -44,6 +44,9 @@ struct AgentConfig {
     std::string dir;
     // Bound of the spool's size; the oldest batches are dropped beyond it.
     uint64_t max_size = 256ull << 20;
+    // fsync every batch before sending it. Without it a spooled batch still
+    // survives the agent being killed, but not a power cut or kernel crash.
+    bool fsync = true;
   } spool;
 
   struct Curve {

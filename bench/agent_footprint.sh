@@ -16,12 +16,15 @@
 #     libraries among the processes that map them.
 # It builds nothing: run `cmake --build build` first.
 #
-# Usage: bench/agent_footprint.sh [--build DIR] [--cycles N] [--node-exporter PATH]
+# Usage: bench/agent_footprint.sh [--build DIR] [--cycles N] [--node-exporter PATH] [--no-fsync]
+#   --no-fsync runs the agent with spool.fsync: false, to show what durability
+#   against power loss costs.
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build_dir="$script_dir/../build"
 cycles=60
+spool_fsync=true
 node_exporter=/usr/bin/prometheus-node-exporter
 warmup_s=3
 
@@ -35,6 +38,7 @@ while (($#)); do
     --build) build_dir=$2; shift 2 ;;
     --cycles) cycles=$2; shift 2 ;;
     --node-exporter) node_exporter=$2; shift 2 ;;
+    --no-fsync) spool_fsync=false; shift ;;
     -h|--help) usage 0 ;;
     *) echo "unknown argument: $1" >&2; usage 2 >&2 ;;
   esac
@@ -144,6 +148,7 @@ collector:
   endpoint: tcp://127.0.0.1:$ingest_port
 spool:
   dir: $tmp/spool
+  fsync: $spool_fsync
 log:
   level: warn
 EOF

@@ -314,6 +314,18 @@ TEST_F(AgentConfigTest, SpoolMaxSizeBelow64KiBIsRejected) {
             "agent.yml:5: spool.max_size: must be at least 64KiB");
 }
 
+TEST_F(AgentConfigTest, SpoolFsyncIsOnByDefault) {
+  auto config = Parse("collector:\n  endpoint: tcp://c:1\nspool:\n  dir: /s\n");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_TRUE(config->spool.fsync);
+}
+
+TEST_F(AgentConfigTest, SpoolFsyncCanBeTurnedOff) {
+  auto config = Parse("collector:\n  endpoint: tcp://c:1\nspool:\n  dir: /s\n  fsync: false\n");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_FALSE(config->spool.fsync);
+}
+
 TEST_F(AgentConfigTest, RejectsUnknownSpoolKey) {
   EXPECT_EQ(RawErrorOf("collector:\n  endpoint: tcp://c:1\nspool:\n  dir: /s\n  path: /t\n"),
             "agent.yml:5: spool.path: unknown key");
