@@ -15,51 +15,13 @@
 #include "common/clock.h"
 #include "common/labels.h"
 #include "common/samples.h"
+#include "tests/agent/host_test_util.h"
 
 // The files under tests/fixtures/proc were captured from a real Linux host;
 // the expected values below are read off those files.
 
 namespace vitals::agent {
 namespace {
-
-std::string FixturePath(std::string_view relative) {
-  return std::string(VITALS_FIXTURES_DIR) + "/" + std::string(relative);
-}
-
-std::string ReadFixture(std::string_view relative) {
-  std::ifstream in(FixturePath(relative));
-  EXPECT_TRUE(in.good()) << "missing fixture " << relative;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string FormatValue(double value) {
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
-  return std::string(buf, end);
-}
-
-// The samples whose metric name starts with `prefix`, one "series value" line
-// each, in the order they were added.
-std::string Render(const SampleSet& set, std::string_view prefix) {
-  std::string out;
-  for (const Sample& s : set.samples()) {
-    if (!GetLabel(s.labels, kMetricNameLabel).starts_with(prefix)) continue;
-    out += FormatSeries(s.labels) + " " + FormatValue(s.value) + "\n";
-  }
-  return out;
-}
-
-// The value of the series `name{labels}`, if present.
-std::optional<double> Find(const SampleSet& set, std::string_view name, Labels labels = {}) {
-  labels.push_back(Label{std::string(kMetricNameLabel), std::string(name)});
-  Canonicalize(&labels);
-  for (const Sample& s : set.samples()) {
-    if (s.labels == labels) return s.value;
-  }
-  return std::nullopt;
-}
 
 size_t CountSeries(const SampleSet& set, std::string_view name) {
   size_t n = 0;
