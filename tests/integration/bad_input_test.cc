@@ -27,6 +27,19 @@ using namespace std::chrono_literals;
 
 constexpr auto kDeadline = 30s;
 
+// For failure messages (the wire library is protobuf-lite: no DebugString).
+std::string Describe(const wire::Error& error) {
+  return "Error{code: " + wire::Error::Code_Name(error.code()) + ", message: \"" +
+         error.message() + "\", seq: " + std::to_string(error.seq()) +
+         ", supported_major: " + std::to_string(error.supported_major()) + "}";
+}
+
+std::string Describe(const wire::Envelope& envelope) {
+  if (envelope.has_error()) return Describe(envelope.error());
+  return "Envelope{major: " + std::to_string(envelope.protocol_major()) +
+         ", body: " + std::to_string(envelope.body_case()) + "}";
+}
+
 // A DEALER connected to the collector's ingest endpoint, standing in for a
 // misbehaving agent. Keep it alive until the collector has seen what it sent:
 // closing it drops messages not yet delivered.
@@ -160,7 +173,7 @@ class BadInputTest : public ::testing::Test {
     std::optional<wire::Envelope> reply = dealer.ReceiveEnvelope();
     if (!reply || !reply->has_error()) {
       ADD_FAILURE() << "no Error reply; got "
-                    << (reply ? reply->ShortDebugString() : std::string("nothing decodable"));
+                    << (reply ? Describe(*reply) : std::string("nothing decodable"));
       return std::nullopt;
     }
     EXPECT_EQ(reply->protocol_major(), wire::PROTOCOL_MAJOR);
@@ -189,7 +202,7 @@ class BadInputTest : public ::testing::Test {
 TEST_F(BadInputTest, GarbageFrameGetsMalformedError) {
   std::optional<wire::Error> error = SendAndReceiveError({Garbage()});
   ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(error->code(), wire::Error::MALFORMED) << error->ShortDebugString();
+  EXPECT_EQ(error->code(), wire::Error::MALFORMED) << Describe(*error);
 }
 
 TEST_F(BadInputTest, GarbageFrameCountsAsMalformed) {
@@ -203,7 +216,7 @@ TEST_F(BadInputTest, TruncatedEnvelopeGetsMalformedError) {
   ASSERT_FALSE(wire::Envelope().ParseFromString(TruncatedBatch()));
   std::optional<wire::Error> error = SendAndReceiveError({TruncatedBatch()});
   ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(error->code(), wire::Error::MALFORMED) << error->ShortDebugString();
+  EXPECT_EQ(error->code(), wire::Error::MALFORMED) << Describe(*error);
 }
 
 TEST_F(BadInputTest, TruncatedEnvelopeCountsAsMalformed) {
@@ -216,8 +229,8 @@ TEST_F(BadInputTest, TruncatedEnvelopeCountsAsMalformed) {
 TEST_F(BadInputTest, UnsupportedMajorVersionGetsUnsupportedVersionError) {
   std::optional<wire::Error> error = SendAndReceiveError({HelloEnvelope(2).SerializeAsString()});
   ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(error->code(), wire::Error::UNSUPPORTED_VERSION) << error->ShortDebugString();
-  EXPECT_EQ(error->supported_major(), wire::PROTOCOL_MAJOR) << error->ShortDebugString();
+  EXPECT_EQ(error->code(), wire::Error::UNSUPPORTED_VERSION) << Describe(*error);
+  EXPECT_EQ(error->supported_major(), wire::PROTOCOL_MAJOR) << Describe(*error);
 }
 
 TEST_F(BadInputTest, UnsupportedMajorVersionCountsAsUnsupportedVersion) {
@@ -230,7 +243,7 @@ TEST_F(BadInputTest, UnsupportedMajorVersionCountsAsUnsupportedVersion) {
 TEST_F(BadInputTest, OversizedMultipartMessageGetsTooLargeError) {
   std::optional<wire::Error> error = SendAndReceiveError(OversizedMessage());
   ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(error->code(), wire::Error::TOO_LARGE) << error->ShortDebugString();
+  EXPECT_EQ(error->code(), wire::Error::TOO_LARGE) << Describe(*error);
 }
 
 TEST_F(BadInputTest, OversizedMultipartMessageCountsAsTooLarge) {
@@ -243,8 +256,8 @@ TEST_F(BadInputTest, OversizedMultipartMessageCountsAsTooLarge) {
 TEST_F(BadInputTest, BatchWithoutHelloGetsHelloRequiredError) {
   std::optional<wire::Error> error = SendAndReceiveError({BatchEnvelope(7).SerializeAsString()});
   ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(error->code(), wire::Error::HELLO_REQUIRED) << error->ShortDebugString();
-  EXPECT_EQ(error->seq(), 7u) << error->ShortDebugString();
+  EXPECT_EQ(error->code(), wire::Error::HELLO_REQUIRED) << Describe(*error);
+  EXPECT_EQ(error->seq(), 7u) << Describe(*error);
 }
 
 TEST_F(BadInputTest, BatchWithoutHelloCountsAsHelloRequired) {
