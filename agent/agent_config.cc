@@ -2,17 +2,12 @@
 
 #include <unistd.h>
 
+#include "common/host_name.h"
 #include "common/curve_keys.h"
 #include "common/labels.h"
 
 namespace vitals::agent {
 namespace {
-
-std::string HostName() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') return "localhost";
-  return buf;
-}
 
 // Reads a key file named by `key` (a path) into *out.
 Status ReadKey(ConfigMap& map, std::string_view key, std::string* out, Presence p) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include "common/host_name.h"
 #include "common/version.h"
 #include "common/wire.h"
 
@@ -14,12 +15,6 @@ namespace {
 uint64_t NextMonitorId() {
   static std::atomic<uint64_t> next{1};
   return next++;
-}
-
-std::string HostName() {
-  char buf[256] = {};
-  gethostname(buf, sizeof(buf) - 1);
-  return buf;
 }
 
 }  // namespace

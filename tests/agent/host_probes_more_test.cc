@@ -429,32 +429,6 @@ TEST(StatvfsWorkerTest, DestructionDoesNotWaitForAHungCall) {
 
 // --- HostProbe: the collectors added for node_exporter 1.5 parity ---
 
-HostPaths FixtureHost() {
-  return HostPaths{FixturePath("hostroot/proc"), FixturePath("hostroot/sys")};
-}
-
-// A scratch copy of the fixture host that a test may change; removed on destruction.
-class ScratchHost {
- public:
-  ScratchHost() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "host_probes_more_test.XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) std::abort();
-    root_ = tmpl;
-    std::filesystem::copy(FixturePath("hostroot"), root_, std::filesystem::copy_options::recursive);
-  }
-  ~ScratchHost() { std::filesystem::remove_all(root_); }
-  HostPaths paths() const { return HostPaths{(root_ / "proc").string(), (root_ / "sys").string()}; }
-  void Write(std::string_view relative, std::string_view text) const {
-    std::filesystem::create_directories((root_ / relative).parent_path());
-    std::ofstream(root_ / relative) << text;
-  }
-  void Remove(std::string_view relative) const { std::filesystem::remove_all(root_ / relative); }
-
- private:
-  std::filesystem::path root_;
-};
-
 TEST(HostProbeKernelStatsTest, ReportsDiskVmstatFilefdAndPressureFromFixtureTree) {
   HostProbe probe(FixtureHost());
   SampleSet set;

@@ -428,30 +428,6 @@ TEST(FilesystemSamplesTest, StatvfsFailureReportsOnlyDeviceError) {
 
 // --- HostProbe end to end ---
 
-HostPaths FixtureHost() {
-  return HostPaths{FixturePath("hostroot/proc"), FixturePath("hostroot/sys")};
-}
-
-// A scratch copy of the fixture host that a test may break; removed on destruction.
-class ScratchHost {
- public:
-  ScratchHost() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "host_probes_test.XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) std::abort();
-    root_ = tmpl;
-    std::filesystem::copy(FixturePath("hostroot"), root_, std::filesystem::copy_options::recursive);
-  }
-  ~ScratchHost() { std::filesystem::remove_all(root_); }
-  HostPaths paths() const { return HostPaths{(root_ / "proc").string(), (root_ / "sys").string()}; }
-  void Write(std::string_view relative, std::string_view text) const {
-    std::ofstream(root_ / relative) << text;
-  }
-
- private:
-  std::filesystem::path root_;
-};
-
 TEST(HostProbeTest, EveryCollectorSucceedsOnFixtureTree) {
   HostProbe probe(FixtureHost());
   SampleSet set;

@@ -4,13 +4,18 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <charconv>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
 
+#include "agent/host_probes.h"
 #include "common/labels.h"
 #include "common/samples.h"
 
@@ -54,5 +59,34 @@ inline std::optional<double> Find(const SampleSet& set, std::string_view name, L
   }
   return std::nullopt;
 }
+
+// The fake host under tests/fixtures/hostroot.
+inline HostPaths FixtureHost() {
+  return HostPaths{FixturePath("hostroot/proc"), FixturePath("hostroot/sys")};
+}
+
+// A scratch copy of the fixture host that a test may change; removed on destruction.
+class ScratchHost {
+ public:
+  ScratchHost() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "host_probes.XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) std::abort();
+    root_ = tmpl;
+    std::filesystem::copy(FixturePath("hostroot"), root_, std::filesystem::copy_options::recursive);
+  }
+  ~ScratchHost() { std::filesystem::remove_all(root_); }
+  ScratchHost(const ScratchHost&) = delete;
+  ScratchHost& operator=(const ScratchHost&) = delete;
+
+  HostPaths paths() const { return HostPaths{(root_ / "proc").string(), (root_ / "sys").string()}; }
+  void Write(std::string_view relative, std::string_view text) const {
+    std::filesystem::create_directories((root_ / relative).parent_path());
+    std::ofstream(root_ / relative) << text;
+  }
+  void Remove(std::string_view relative) const { std::filesystem::remove_all(root_ / relative); }
+
+ private:
+  std::filesystem::path root_;
+};
 
 }  // namespace vitals::agent
