@@ -103,11 +103,13 @@ void CollectorClient::Offer(uint64_t seq) {
 
 void CollectorClient::OnConnected() {
   LOG_DEBUG << "connection to " << options_.endpoint << " established";
+  // Say Hello now rather than after the back-off. The Hello state itself was
+  // reset by the disconnect that preceded this connection; resetting it here
+  // too would send a second Hello when the first went out before this event
+  // was processed.
   reconnect_at_ms_ = -1;
   backoff_ = options_.initial_retry_backoff;
   retry_at_ms_ = 0;
-  hello_acked_ = false;
-  hello_sent_at_ms_ = -1;
 }
 
 void CollectorClient::OnDisconnected() {
