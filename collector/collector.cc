@@ -13,6 +13,16 @@ Result<std::unique_ptr<Collector>> Collector::Start(const CollectorConfig& confi
 
   storage::Options store_options;
   store_options.path = config.storage.path;
+  const CollectorConfig::Storage& st = config.storage;
+  store_options.retention = st.retention;
+  store_options.out_of_order_window = st.out_of_order_window;
+  store_options.partition_duration = st.partition_duration;
+  store_options.limits.max_series_per_tenant = st.max_series_per_agent;
+  store_options.limits.tenant_label = "agent";
+  store_options.limits.max_series_per_metric = st.max_series_per_metric;
+  store_options.limits.max_label_count = static_cast<uint32_t>(st.max_label_count);
+  store_options.limits.max_label_name_length = static_cast<uint32_t>(st.max_label_name_length);
+  store_options.limits.max_label_value_length = static_cast<uint32_t>(st.max_label_value_length);
   auto store = storage::Store::Open(store_options);
   if (!store.ok()) return store.status().WithContext("storage");
   c->store_ = std::move(store).value();

@@ -59,6 +59,36 @@ Result<CollectorConfig> FromConfigMap(ConfigMap root) {
   ASSIGN_OR_RETURN(ConfigMap storage, root.ReadMap("storage"));
   RETURN_IF_ERROR(storage.ReadString("path", &config.storage.path, Presence::kRequired));
   if (config.storage.path.empty()) return storage.Error("path", "must not be empty");
+  CollectorConfig::Storage& st = config.storage;
+  RETURN_IF_ERROR(storage.ReadDuration("retention", &st.retention));
+  RETURN_IF_ERROR(storage.ReadDuration("out_of_order_window", &st.out_of_order_window));
+  RETURN_IF_ERROR(storage.ReadDuration("partition_duration", &st.partition_duration));
+  if (st.partition_duration < std::chrono::minutes(1)) {
+    return storage.Error("partition_duration", "must be at least 1m");
+  }
+  if (st.retention.count() > 0 && st.retention < st.partition_duration) {
+    return storage.Error("retention", "must be 0 (keep everything) or at least "
+                                      "partition_duration, since whole partitions are dropped");
+  }
+  ASSIGN_OR_RETURN(ConfigMap limits, storage.ReadMap("limits"));
+  int64_t per_agent = 0, per_metric = 0;
+  RETURN_IF_ERROR(limits.ReadInt("max_series_per_agent", &per_agent));
+  RETURN_IF_ERROR(limits.ReadInt("max_series_per_metric", &per_metric));
+  RETURN_IF_ERROR(limits.ReadInt("max_label_count", &st.max_label_count));
+  RETURN_IF_ERROR(limits.ReadInt("max_label_name_length", &st.max_label_name_length));
+  RETURN_IF_ERROR(limits.ReadInt("max_label_value_length", &st.max_label_value_length));
+  for (auto [key, value] : {std::pair<const char*, int64_t>{"max_series_per_agent", per_agent},
+                            {"max_series_per_metric", per_metric},
+                            {"max_label_count", st.max_label_count},
+                            {"max_label_name_length", st.max_label_name_length},
+                            {"max_label_value_length", st.max_label_value_length}}) {
+    if (value < 0 || value > UINT32_MAX) {
+      return limits.Error(key, "must be a number from 0 (no limit) to 4294967295");
+    }
+  }
+  st.max_series_per_agent = static_cast<uint64_t>(per_agent);
+  st.max_series_per_metric = static_cast<uint64_t>(per_metric);
+  RETURN_IF_ERROR(limits.CheckUnknownKeys());
   RETURN_IF_ERROR(storage.CheckUnknownKeys());
 
   ASSIGN_OR_RETURN(ConfigMap log, root.ReadMap("log"));

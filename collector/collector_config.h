@@ -34,6 +34,18 @@ struct CollectorConfig {
   struct Storage {
     // RocksDB directory. Required.
     std::string path;
+    // Drop data older than this, a whole partition at a time; 0 keeps all.
+    std::chrono::milliseconds retention{std::chrono::hours(24 * 15)};
+    // Accept samples up to this much older than the newest one stored.
+    std::chrono::milliseconds out_of_order_window{0};
+    // Time covered by one partition; fixed when the storage is created.
+    std::chrono::milliseconds partition_duration{std::chrono::hours(24)};
+    // Cardinality and label limits (0 = unlimited).
+    uint64_t max_series_per_agent = 0;
+    uint64_t max_series_per_metric = 0;
+    int64_t max_label_count = 64;
+    int64_t max_label_name_length = 256;
+    int64_t max_label_value_length = 4096;
   } storage;
 
   LogLevel log_level = LogLevel::kInfo;

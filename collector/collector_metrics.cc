@@ -59,7 +59,31 @@ CollectorMetrics::CollectorMetrics(prometheus::Registry& registry)
                                       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                       0.25, 0.5, 1})),
       storage_series(NewGauge(registry, "vitals_storage_series",
-                              "Distinct series in storage.")) {
+                              "Distinct series in storage.")),
+      duplicate_samples(NewCounter(registry, "vitals_storage_duplicate_samples_total",
+                                   "Samples identical to one already stored; ignored.")),
+      samples_rejected_family(prometheus::BuildCounter()
+                                  .Name("vitals_storage_samples_rejected_total")
+                                  .Help("Samples of accepted batches that storage refused, by "
+                                        "reason.")
+                                  .Register(registry)),
+      head_series(NewGauge(registry, "vitals_storage_head_series",
+                           "Series with samples in memory, as of the last maintenance.")),
+      head_samples(NewGauge(registry, "vitals_storage_head_samples",
+                            "Samples in memory not yet in chunks on disk, as of the last "
+                            "maintenance.")),
+      head_bytes(NewGauge(registry, "vitals_storage_head_chunks_bytes",
+                          "Memory held by head chunks, as of the last maintenance.")),
+      partitions(NewGauge(registry, "vitals_storage_partitions",
+                          "Time partitions on disk.")),
+      disk_bytes(NewGauge(registry, "vitals_storage_disk_bytes",
+                          "Size of storage's SST files.")),
+      max_time(NewGauge(registry, "vitals_storage_newest_sample_timestamp_seconds",
+                        "Timestamp of the newest sample stored.")) {
+  for (storage::RejectReason reason : storage::kAllRejectReasons) {
+    samples_rejected[static_cast<size_t>(reason)] = &samples_rejected_family.Add(
+        {{"reason", std::string(storage::RejectReasonName(reason))}});
+  }
   for (int i = 0; i < kNumRejectReasons; ++i) {
     rejected[i] = &rejected_family.Add(
         {{"reason", std::string(RejectReasonName(static_cast<RejectReason>(i)))}});
@@ -70,6 +94,16 @@ CollectorMetrics::CollectorMetrics(prometheus::Registry& registry)
       .Register(registry)
       .Add({{"version", kVersion}, {"revision", kRevision}})
       .Set(1);
+}
+
+void CollectorMetrics::SetStorageStats(const storage::Stats& stats) {
+  storage_series.Set(static_cast<double>(stats.series));
+  head_series.Set(static_cast<double>(stats.head_series));
+  head_samples.Set(static_cast<double>(stats.head_samples));
+  head_bytes.Set(static_cast<double>(stats.head_bytes));
+  partitions.Set(static_cast<double>(stats.partitions));
+  disk_bytes.Set(static_cast<double>(stats.disk_bytes));
+  max_time.Set(static_cast<double>(stats.max_time_ms) / 1000.0);
 }
 
 }  // namespace vitals::collector

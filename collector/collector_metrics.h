@@ -3,6 +3,8 @@
 #include <array>
 #include <string_view>
 
+#include "storage/store.h"
+
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -41,6 +43,19 @@ struct CollectorMetrics {
   prometheus::Gauge& agents_connected;                     // vitals_agents_connected
   prometheus::Histogram& append_seconds;   // vitals_storage_append_duration_seconds
   prometheus::Gauge& storage_series;       // vitals_storage_series
+  prometheus::Counter& duplicate_samples;  // vitals_storage_duplicate_samples_total
+  prometheus::Family<prometheus::Counter>& samples_rejected_family;
+  // vitals_storage_samples_rejected_total{reason}, by storage::RejectReason.
+  std::array<prometheus::Counter*, std::size(storage::kAllRejectReasons)> samples_rejected;
+  prometheus::Gauge& head_series;          // vitals_storage_head_series
+  prometheus::Gauge& head_samples;         // vitals_storage_head_samples
+  prometheus::Gauge& head_bytes;           // vitals_storage_head_chunks_bytes
+  prometheus::Gauge& partitions;           // vitals_storage_partitions
+  prometheus::Gauge& disk_bytes;           // vitals_storage_disk_bytes
+  prometheus::Gauge& max_time;             // vitals_storage_newest_sample_timestamp_seconds
+
+  // Sets the storage gauges from `stats`.
+  void SetStorageStats(const storage::Stats& stats);
 
   prometheus::Counter& Rejected(RejectReason reason) {
     return *rejected[static_cast<int>(reason)];

@@ -248,19 +248,38 @@ void IngestServer::HandleBatch(const std::string& routing_id, const wire::Batch&
     return;
   }
   auto start = std::chrono::steady_clock::now();
-  Status stored = store_.Append(decoded->samples, decoded->metadata);
+  auto stored = store_.Append(decoded->samples, decoded->metadata);
   metrics_.append_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   if (!stored.ok()) {
     Reject(routing_id, RejectReason::kStorageFailed, wire::Error::STORAGE_FAILED,
-           stored.ToString(), batch.seq());
+           stored.status().ToString(), batch.seq());
     return;
   }
+  CountStorageOutcome(session.agent_id, batch.seq(), *stored);
   metrics_.batches.Increment();
-  metrics_.samples.Increment(static_cast<double>(decoded->samples.size()));
+  metrics_.samples.Increment(static_cast<double>(stored->appended));
   recent_seqs.insert(batch.seq());
   if (recent_seqs.size() > kRecentSeqsPerAgent) recent_seqs.erase(recent_seqs.begin());
   Reply(routing_id, ack);
+}
+
+void IngestServer::CountStorageOutcome(const std::string& agent_id, uint64_t seq,
+                                       const storage::AppendResult& result) {
+  metrics_.duplicate_samples.Increment(static_cast<double>(result.duplicates));
+  if (result.rejected_total() == 0) return;
+  for (storage::RejectReason reason : storage::kAllRejectReasons) {
+    if (uint64_t n = result.rejected_for(reason)) {
+      metrics_.samples_rejected[static_cast<size_t>(reason)]->Increment(static_cast<double>(n));
+    }
+  }
+  // The batch is still acknowledged: resending it would be refused the same way.
+  uint64_t suppressed = 0;
+  if (log_limiter_.Allow("storage_rejected_samples", &suppressed)) {
+    LOG_WARN << "ingest: agent " << agent_id << " batch " << seq << ": storage refused "
+             << result.rejected_total() << " samples, first " << result.first_rejection
+             << (suppressed ? " (" + std::to_string(suppressed) + " similar suppressed)" : "");
+  }
 }
 
 void IngestServer::Reject(const std::string& routing_id, RejectReason reason,
@@ -321,7 +340,7 @@ void IngestServer::UpdateLiveness() {
     }
   }
   metrics_.agents_connected.Set(static_cast<double>(live.size()));
-  metrics_.storage_series.Set(static_cast<double>(store_.GetStats().series));
+  metrics_.SetStorageStats(store_.GetStats());
 }
 
 }  // namespace vitals::collector

@@ -79,6 +79,9 @@ class IngestServer {
   void HandleMessage(const std::string& routing_id, std::vector<zmq::message_t>& frames);
   void HandleHello(const std::string& routing_id, const wire::Hello& hello);
   void HandleBatch(const std::string& routing_id, const wire::Batch& batch);
+  // Counts and logs (rate-limited) what storage did not take from a batch.
+  void CountStorageOutcome(const std::string& agent_id, uint64_t seq,
+                           const storage::AppendResult& result);
   void Reject(const std::string& routing_id, RejectReason reason, wire::Error::Code code,
               const std::string& detail, uint64_t seq);
   void Reply(const std::string& routing_id, const wire::Envelope& envelope);

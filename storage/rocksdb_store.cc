@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -9,94 +10,96 @@
 #include <string_view>
 
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
+
+#include "common/log.h"
+#include "storage/encoding.h"
 
 namespace vitals::storage {
 namespace {
 
 constexpr char kSeriesCf[] = "series";
-constexpr char kSamplesCf[] = "samples";
+constexpr char kSeriesMetaCf[] = "series_meta";
 constexpr char kMetadataCf[] = "metadata";
-
-// Label names and values are UTF-8, in which 0xff never occurs, so it
-// separates them unambiguously.
-std::string SeriesKey(const Labels& labels) {
-  std::string key;
-  for (const Label& l : labels) {
-    key += l.name;
-    key += '\xff';
-    key += l.value;
-    key += '\xff';
-  }
-  return key;
-}
-
-Labels LabelsFromKey(std::string_view key) {
-  Labels labels;
-  size_t pos = 0;
-  while (pos < key.size()) {
-    size_t name_end = key.find('\xff', pos);
-    size_t value_end = key.find('\xff', name_end + 1);
-    if (name_end == std::string_view::npos || value_end == std::string_view::npos) break;
-    labels.push_back(Label{std::string(key.substr(pos, name_end - pos)),
-                           std::string(key.substr(name_end + 1, value_end - name_end - 1))});
-    pos = value_end + 1;
-  }
-  return labels;
-}
-
-void PutBigEndian64(uint64_t v, char* out) {
-  for (int i = 7; i >= 0; --i) {
-    out[i] = static_cast<char>(v & 0xff);
-    v >>= 8;
-  }
-}
-
-uint64_t GetBigEndian64(const char* in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(in[i]);
-  return v;
-}
-
-// Flipping the sign bit makes negative timestamps sort before positive ones.
-std::string SampleKey(uint64_t id, int64_t timestamp_ms) {
-  std::string key(16, '\0');
-  PutBigEndian64(id, key.data());
-  PutBigEndian64(static_cast<uint64_t>(timestamp_ms) ^ (1ULL << 63), key.data() + 8);
-  return key;
-}
-
-int64_t TimestampFromKey(std::string_view key) {
-  return static_cast<int64_t>(GetBigEndian64(key.data() + 8) ^ (1ULL << 63));
-}
-
-std::string EncodeValue(double v) {
-  std::string out(8, '\0');
-  std::memcpy(out.data(), &v, 8);
-  return out;
-}
-
-double DecodeValue(std::string_view in) {
-  double v = 0;
-  std::memcpy(&v, in.data(), 8);
-  return v;
-}
-
-std::string EncodeMetadata(const MetricDesc& desc) {
-  std::string out(1, static_cast<char>(desc.type));
-  out += desc.help;
-  return out;
-}
+constexpr char kHeadCf[] = "head";
+constexpr std::string_view kPartitionPrefix = "chunks_";
+constexpr char kLayoutKey[] = "layout";
+constexpr int kLayoutVersion = 2;
+// No chunk spans more than this, so a reader seeks this far before its range.
+constexpr int64_t kMaxChunkSpanMs = 2 * 3600 * 1000;
+// Maintenance writes chunks in RocksDB batches of about this size.
+constexpr size_t kFlushBatchBytes = 4 << 20;
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::Ok();
   std::string msg = std::string(what) + ": " + s.ToString();
   if (s.IsCorruption()) return Status::Corruption(msg);
   if (s.IsIOError()) return Status::IOError(msg);
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(msg);
   return Status::Internal(msg);
 }
 
+uint64_t Bits(double v) { return std::bit_cast<uint64_t>(v); }
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+std::string PartitionName(int64_t index) {
+  return std::string(kPartitionPrefix) + std::to_string(index);
+}
+
+// series_meta value: log sequence the series is persisted through, and its
+// newest sample on disk (time and value bits, for duplicate checks).
+std::string SeriesMetaValue(uint64_t through_seq, int64_t max_t, uint64_t max_v_bits) {
+  std::string v;
+  PutVarint64(&v, through_seq);
+  PutVarint64(&v, ZigZag(max_t));
+  PutFixed64(&v, max_v_bits);
+  return v;
+}
+
+rocksdb::ColumnFamilyOptions ChunkCfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf;
+  // Chunks are already dense; zstd still finds the repetition between
+  // neighbouring chunks and in the keys.
+  cf.compression = rocksdb::kZSTD;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.block_size = 32 << 10;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return cf;
+}
+
 }  // namespace
+
+std::string_view RejectReasonName(RejectReason reason) {
+  switch (reason) {
+    case RejectReason::kOutOfOrder: return "out_of_order";
+    case RejectReason::kConflict: return "conflict";
+    case RejectReason::kSeriesLimit: return "series_limit";
+    case RejectReason::kLabelLimit: return "label_limit";
+  }
+  return "unknown";
+}
+
+uint64_t AppendResult::rejected_total() const {
+  uint64_t total = 0;
+  for (uint64_t r : rejected) total += r;
+  return total;
+}
+
+struct RocksDbStore::FlushItem {
+  MemSeries* series;
+  size_t closed_count;             // Leading entries of series->closed written.
+  std::vector<ClosedChunk> chunks;  // Copies of those entries.
+  uint64_t through_seq;
+  int64_t max_t;          // Newest sample on disk once written ...
+  uint64_t max_v_bits;    // ... and its value.
+};
 
 Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
   return RocksDbStore::Open(options);
@@ -104,6 +107,19 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
 
 Result<std::unique_ptr<Store>> RocksDbStore::Open(const Options& options) {
   if (options.path.empty()) return Status::InvalidArgument("storage path is empty");
+  if (options.partition_duration < std::chrono::minutes(1)) {
+    return Status::InvalidArgument("storage partition duration must be at least 1m");
+  }
+  if (options.max_samples_per_chunk < 2 || options.max_samples_per_chunk > 65535) {
+    return Status::InvalidArgument("max samples per chunk must be between 2 and 65535");
+  }
+  if (options.max_chunk_age <= std::chrono::milliseconds(0) ||
+      options.max_chunk_age.count() > kMaxChunkSpanMs) {
+    return Status::InvalidArgument("max chunk age must be between 1ms and 2h");
+  }
+  if (options.retention.count() < 0 || options.out_of_order_window.count() < 0) {
+    return Status::InvalidArgument("retention and out-of-order window must not be negative");
+  }
   std::error_code ec;
   std::filesystem::create_directories(options.path, ec);
   if (ec) return Status::IOError("cannot create " + options.path + ": " + ec.message());
@@ -112,179 +128,758 @@ Result<std::unique_ptr<Store>> RocksDbStore::Open(const Options& options) {
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
-  rocksdb::ColumnFamilyOptions cf_options;
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
-      {rocksdb::kDefaultColumnFamilyName, cf_options},
-      {kSeriesCf, cf_options},
-      {kSamplesCf, cf_options},
-      {kMetadataCf, cf_options},
-  };
+  db_options.max_total_wal_size = 256ull << 20;
+  db_options.paranoid_checks = true;
+
+  std::vector<std::string> names;
+  rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(db_options, options.path, &names);
+  if (!listed.ok()) names.clear();  // A new database.
+  for (const char* required : {kSeriesCf, kSeriesMetaCf, kMetadataCf, kHeadCf}) {
+    if (std::find(names.begin(), names.end(), required) == names.end()) names.push_back(required);
+  }
+  if (std::find(names.begin(), names.end(), rocksdb::kDefaultColumnFamilyName) == names.end()) {
+    names.insert(names.begin(), rocksdb::kDefaultColumnFamilyName);
+  }
+  if (std::find(names.begin(), names.end(), "samples") != names.end()) {
+    return Status::InvalidArgument("storage at " + options.path +
+                                   " was written by the foundation's plain layout, which this "
+                                   "version cannot read; move it aside and start empty");
+  }
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : names) {
+    rocksdb::ColumnFamilyOptions cf;
+    if (name.starts_with(kPartitionPrefix)) {
+      cf = ChunkCfOptions(cache);
+    } else {
+      rocksdb::BlockBasedTableOptions table;
+      table.block_cache = cache;
+      cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    }
+    descriptors.emplace_back(name, cf);
+  }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw),
-                            "opening " + options.path));
-  std::unique_ptr<rocksdb::DB> db(raw);
-  std::unique_ptr<RocksDbStore> store(new RocksDbStore(options, std::move(db), std::move(handles)));
+                            "opening storage " + options.path));
+  std::unique_ptr<RocksDbStore> store(new RocksDbStore(options, std::unique_ptr<rocksdb::DB>(raw)));
+  RETURN_IF_ERROR(store->Init(std::move(handles), names));
+  RETURN_IF_ERROR(store->CheckLayout());
   RETURN_IF_ERROR(store->LoadIndex());
+  RETURN_IF_ERROR(store->ReplayLog());
+  if (options.background_maintenance) {
+    store->background_ = std::thread([s = store.get()] { s->BackgroundLoop(); });
+  }
   return std::unique_ptr<Store>(std::move(store));
 }
 
-RocksDbStore::RocksDbStore(const Options& options, std::unique_ptr<rocksdb::DB> db,
-                           std::vector<rocksdb::ColumnFamilyHandle*> handles)
-    : options_(options),
-      db_(std::move(db)),
-      default_cf_(handles[0]),
-      series_cf_(handles[1]),
-      samples_cf_(handles[2]),
-      metadata_cf_(handles[3]) {}
+RocksDbStore::RocksDbStore(const Options& options, std::unique_ptr<rocksdb::DB> db)
+    : options_(options), db_(std::move(db)), partition_ms_(options.partition_duration.count()) {}
+
+Status RocksDbStore::Init(std::vector<rocksdb::ColumnFamilyHandle*> handles,
+                          const std::vector<std::string>& names) {
+  Status status;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string& name = names[i];
+    if (name == rocksdb::kDefaultColumnFamilyName) {
+      default_cf_ = handles[i];
+    } else if (name == kSeriesCf) {
+      series_cf_ = handles[i];
+    } else if (name == kSeriesMetaCf) {
+      series_meta_cf_ = handles[i];
+    } else if (name == kMetadataCf) {
+      metadata_cf_ = handles[i];
+    } else if (name == kHeadCf) {
+      head_cf_ = handles[i];
+    } else if (name.starts_with(kPartitionPrefix)) {
+      int64_t index = 0;
+      try {
+        index = std::stoll(name.substr(kPartitionPrefix.size()));
+      } catch (const std::exception&) {
+        status = Status::Corruption("storage " + options_.path + ": bad partition name " + name);
+      }
+      partitions_[index] = std::make_shared<Partition>(db_.get(), handles[i], index);
+    } else {
+      db_->DestroyColumnFamilyHandle(handles[i]).PermitUncheckedError();
+      LOG_WARN << "storage: ignoring unknown column family " << name;
+    }
+  }
+  return status;
+}
 
 RocksDbStore::~RocksDbStore() {
-  for (auto* cf : {default_cf_, series_cf_, samples_cf_, metadata_cf_}) {
-    db_->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
+  {
+    std::lock_guard lock(bg_mu_);
+    stopping_ = true;
+  }
+  bg_cv_.notify_all();
+  if (background_.joinable()) background_.join();
+  partitions_.clear();
+  for (auto* cf : {default_cf_, series_cf_, series_meta_cf_, metadata_cf_, head_cf_}) {
+    if (cf != nullptr) db_->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
   }
   db_->Close().PermitUncheckedError();
 }
 
+Status RocksDbStore::CheckLayout() {
+  std::string want = "v" + std::to_string(kLayoutVersion) +
+                     " partition_ms=" + std::to_string(partition_ms_);
+  std::string have;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), default_cf_, kLayoutKey, &have);
+  if (s.IsNotFound()) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return FromRocks(db_->Put(wo, default_cf_, kLayoutKey, want), "writing storage layout");
+  }
+  RETURN_IF_ERROR(FromRocks(s, "reading storage layout"));
+  if (have != want) {
+    return Status::InvalidArgument("storage at " + options_.path + " has layout \"" + have +
+                                   "\" but the options ask for \"" + want +
+                                   "\" (the partition duration is fixed when a store is created)");
+  }
+  return Status::Ok();
+}
+
 Status RocksDbStore::LoadIndex() {
-  std::unique_lock lock(index_mu_);
+  std::vector<std::unique_ptr<MemSeries>> loaded;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), series_cf_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (it->value().size() != 8) return Status::Corruption("series index: bad id length");
-    uint64_t id = GetBigEndian64(it->value().data());
-    Labels labels = LabelsFromKey(it->key().ToStringView());
-    ids_by_name_[std::string(GetLabel(labels, kMetricNameLabel))].push_back(id);
-    id_by_key_.emplace(it->key().ToString(), id);
-    labels_by_id_.emplace(id, std::move(labels));
-    next_id_ = std::max(next_id_, id + 1);
+    if (it->value().size() != 8) {
+      return Status::Corruption("storage " + options_.path + ": series index entry \"" +
+                                it->key().ToString(true) + "\" has a bad id");
+    }
+    loaded.push_back(std::make_unique<MemSeries>(GetBigEndian64(it->value().data()),
+                                                 it->key().ToString()));
   }
-  RETURN_IF_ERROR(FromRocks(it->status(), "loading series index"));
+  RETURN_IF_ERROR(FromRocks(it->status(), "loading the series index"));
+  std::sort(loaded.begin(), loaded.end(),
+            [](const auto& a, const auto& b) { return a->id < b->id; });
+  Labels labels;
+  for (auto& series : loaded) {
+    if (series->id == 0 || !LabelsFromSeriesKey(series->key, &labels) ||
+        index_.FindById(series->id) != nullptr) {
+      return Status::Corruption("storage " + options_.path + ": series index entry " +
+                                std::to_string(series->id) + " is damaged");
+    }
+    index_.Add(std::move(series), labels);
+  }
+
+  it.reset(db_->NewIterator(rocksdb::ReadOptions(), series_meta_cf_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    uint64_t through = 0, max_t = 0, max_v_bits = 0;
+    size_t pos = 0;
+    std::string_view v = it->value().ToStringView();
+    MemSeries* series =
+        it->key().size() == 8 ? index_.FindById(GetBigEndian64(it->key().data())) : nullptr;
+    if (series == nullptr || !GetVarint64(v, &pos, &through) || !GetVarint64(v, &pos, &max_t) ||
+        !GetFixed64(v, &pos, &max_v_bits)) {
+      return Status::Corruption("storage " + options_.path + ": series_meta entry \"" +
+                                it->key().ToString(true) + "\" is damaged");
+    }
+    series->persisted_through_seq = through;
+    series->persisted_max_t = UnZigZag(max_t);
+    series->persisted_max_v_bits = max_v_bits;
+    series->writer_last_t = series->persisted_max_t;
+    series->writer_last_v_bits = max_v_bits;
+    int64_t cur = max_time_.load();
+    if (series->persisted_max_t > cur) max_time_ = series->persisted_max_t;
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "loading series_meta"));
+
+  std::unique_lock meta_lock(metadata_mu_);
   it.reset(db_->NewIterator(rocksdb::ReadOptions(), metadata_cf_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::string_view v = it->value().ToStringView();
-    if (v.empty()) return Status::Corruption("metadata: empty record");
+    if (v.empty() || static_cast<uint8_t>(v[0]) > static_cast<uint8_t>(MetricType::kGauge)) {
+      return Status::Corruption("storage " + options_.path + ": metadata of \"" +
+                                it->key().ToString() + "\" is damaged");
+    }
     metadata_[it->key().ToString()] =
         MetricDesc{it->key().ToString(), static_cast<MetricType>(v[0]), std::string(v.substr(1))};
   }
   return FromRocks(it->status(), "loading metadata");
 }
 
-Status RocksDbStore::Append(const std::vector<Sample>& samples,
-                            const std::vector<MetricDesc>& metadata) {
-  std::lock_guard write_lock(write_mu_);
-  rocksdb::WriteBatch batch;
-  // Series created by this batch become visible only once it is durable.
-  std::vector<std::pair<std::string, uint64_t>> new_series;
-  std::unordered_map<std::string, uint64_t> batch_ids;
-  std::string id_bytes(8, '\0');
-  {
-    std::shared_lock read_lock(index_mu_);
-    for (const Sample& s : samples) {
-      std::string key = SeriesKey(s.labels);
-      uint64_t id;
-      if (auto it = id_by_key_.find(key); it != id_by_key_.end()) {
-        id = it->second;
-      } else if (auto bit = batch_ids.find(key); bit != batch_ids.end()) {
-        id = bit->second;
-      } else {
-        id = next_id_ + new_series.size();
-        PutBigEndian64(id, id_bytes.data());
-        batch.Put(series_cf_, key, id_bytes);
-        batch_ids.emplace(key, id);
-        new_series.emplace_back(std::move(key), id);
-      }
-      batch.Put(samples_cf_, SampleKey(id, s.timestamp_ms), EncodeValue(s.value));
+Status RocksDbStore::ReplayLog() {
+  std::lock_guard lock(write_mu_);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), head_cf_));
+  uint64_t replayed = 0;
+  bool first = true;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() != 8) {
+      return Status::Corruption("storage " + options_.path + ": write-ahead log key \"" +
+                                it->key().ToString(true) + "\" is damaged");
     }
-    // Only the last entry per name counts, as in the in-memory update below;
-    // comparing earlier entries with the stored one could skip a needed write.
-    std::map<std::string_view, const MetricDesc*> latest_metadata;
-    for (const MetricDesc& desc : metadata) latest_metadata[desc.name] = &desc;
-    for (const auto& [name, desc] : latest_metadata) {
+    uint64_t seq = GetBigEndian64(it->key().data());
+    if (first) log_trimmed_before_ = seq;
+    first = false;
+    std::string_view record = it->value().ToStringView();
+    size_t pos = 0;
+    int64_t prev_t = 0;
+    while (pos < record.size()) {
+      uint64_t id = 0, dt = 0, bits = 0;
+      if (!GetVarint64(record, &pos, &id) || !GetVarint64(record, &pos, &dt) ||
+          !GetFixed64(record, &pos, &bits)) {
+        return Status::Corruption("storage " + options_.path + ": write-ahead log record " +
+                                  std::to_string(seq) + " is truncated");
+      }
+      MemSeries* series = index_.FindById(id);
+      if (series == nullptr) {
+        return Status::Corruption("storage " + options_.path + ": write-ahead log record " +
+                                  std::to_string(seq) + " refers to unknown series " +
+                                  std::to_string(id));
+      }
+      int64_t t = prev_t + UnZigZag(dt);
+      prev_t = t;
+      double v = std::bit_cast<double>(bits);
+      if (seq < series->persisted_through_seq) continue;
+      Verdict verdict = Judge(*series, t, v, /*replay=*/true, nullptr);
+      if (verdict == Verdict::kDuplicate || verdict == Verdict::kConflict) continue;
+      bool in_order = verdict == Verdict::kAppend;
+      if (in_order) {
+        series->writer_last_t = t;
+        series->writer_last_v_bits = bits;
+      }
+      ApplyToHead(*series, t, v, seq, in_order);
+      if (t > max_time_.load()) max_time_ = t;
+      ++replayed;
+    }
+    last_seq_ = seq;
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "replaying the write-ahead log"));
+  if (first) log_trimmed_before_ = last_seq_ + 1;
+  if (replayed > 0) LOG_INFO << "storage: replayed " << replayed << " samples from the write-ahead log";
+  return Status::Ok();
+}
+
+int64_t RocksDbStore::PartitionOf(int64_t t) const { return FloorDiv(t, partition_ms_); }
+
+Result<std::shared_ptr<const RocksDbStore::Partition>> RocksDbStore::GetOrCreatePartition(
+    int64_t index) {
+  {
+    std::shared_lock lock(partitions_mu_);
+    if (auto it = partitions_.find(index); it != partitions_.end()) return it->second;
+  }
+  std::unique_lock lock(partitions_mu_);
+  if (auto it = partitions_.find(index); it != partitions_.end()) return it->second;
+  rocksdb::ColumnFamilyHandle* handle = nullptr;
+  auto cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
+  RETURN_IF_ERROR(FromRocks(
+      db_->CreateColumnFamily(ChunkCfOptions(cache), PartitionName(index), &handle),
+      "creating partition " + PartitionName(index)));
+  auto partition = std::make_shared<const Partition>(db_.get(), handle, index);
+  partitions_[index] = partition;
+  return partition;
+}
+
+RocksDbStore::PartitionList RocksDbStore::PartitionsFor(int64_t min_time, int64_t max_time) const {
+  int64_t first = PartitionOf(min_time);
+  int64_t last = PartitionOf(max_time);
+  std::shared_lock lock(partitions_mu_);
+  PartitionList out;
+  for (auto it = partitions_.lower_bound(first); it != partitions_.end() && it->first <= last; ++it) {
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+std::string RocksDbStore::ValidateLimits(const Labels& labels) const {
+  const Limits& limits = options_.limits;
+  if (limits.max_label_count > 0 && labels.size() > limits.max_label_count) {
+    return "has " + std::to_string(labels.size()) + " labels, more than the limit of " +
+           std::to_string(limits.max_label_count);
+  }
+  for (const Label& l : labels) {
+    if (limits.max_label_name_length > 0 && l.name.size() > limits.max_label_name_length) {
+      return "label name \"" + l.name.substr(0, 64) + "...\" is longer than " +
+             std::to_string(limits.max_label_name_length) + " bytes";
+    }
+    if (limits.max_label_value_length > 0 && l.value.size() > limits.max_label_value_length) {
+      return "value of label \"" + l.name + "\" is longer than " +
+             std::to_string(limits.max_label_value_length) + " bytes";
+    }
+  }
+  return "";
+}
+
+std::string RocksDbStore::CheckSeriesLimits(
+    const Labels& labels, std::map<std::string, uint64_t, std::less<>>* pending) const {
+  const Limits& limits = options_.limits;
+  auto check = [&](std::string_view name, uint64_t limit) -> std::string {
+    if (limit == 0) return "";
+    std::string_view value = GetLabel(labels, name);
+    if (value.empty()) return "";
+    std::string pending_key = std::string(name) + "=" + std::string(value);
+    uint64_t have = index_.CountWithLabel(name, value) + (*pending)[pending_key];
+    if (have >= limit) {
+      return "would exceed the limit of " + std::to_string(limit) + " series with " +
+             std::string(name) + "=\"" + std::string(value) + "\"";
+    }
+    return "";
+  };
+  if (std::string why = check(kMetricNameLabel, limits.max_series_per_metric); !why.empty()) {
+    return why;
+  }
+  if (std::string why = check(limits.tenant_label, limits.max_series_per_tenant); !why.empty()) {
+    return why;
+  }
+  for (std::string_view name : {std::string_view(kMetricNameLabel),
+                                std::string_view(limits.tenant_label)}) {
+    std::string_view value = GetLabel(labels, name);
+    if (!value.empty()) ++(*pending)[std::string(name) + "=" + std::string(value)];
+  }
+  return "";
+}
+
+RocksDbStore::Verdict RocksDbStore::Judge(MemSeries& series, int64_t t, double v, bool replay,
+                                          const std::vector<Accepted>* batch) const {
+  if (t > series.writer_last_t) return Verdict::kAppend;
+  if (t == series.writer_last_t) {
+    return Bits(v) == series.writer_last_v_bits ? Verdict::kDuplicate : Verdict::kConflict;
+  }
+  if (auto stored = LookupSample(series, t, batch)) {
+    return Bits(*stored) == Bits(v) ? Verdict::kDuplicate : Verdict::kConflict;
+  }
+  if (replay) return Verdict::kOutOfOrderAccepted;
+  int64_t window = options_.out_of_order_window.count();
+  if (window > 0 && t >= max_time_.load() - window) return Verdict::kOutOfOrderAccepted;
+  return Verdict::kTooOld;
+}
+
+namespace {
+
+std::optional<double> FindInChunk(std::string_view chunk, int64_t t) {
+  ChunkIterator it(chunk);
+  if (!it.Seek(t) || it.t() != t) return std::nullopt;
+  return it.v();
+}
+
+}  // namespace
+
+std::optional<double> RocksDbStore::LookupSample(const MemSeries& series, int64_t t,
+                                                 const std::vector<Accepted>* batch) const {
+  if (batch != nullptr) {
+    for (auto it = batch->rbegin(); it != batch->rend(); ++it) {
+      if (it->series == &series && it->t == t) return it->v;
+    }
+  }
+  {
+    std::lock_guard lock(head_locks_.For(series.id));
+    if (series.open.num_samples() > 0 && t >= series.open.min_time() &&
+        t <= series.open.max_time()) {
+      if (auto v = FindInChunk(series.open.Encode(), t)) return v;
+    }
+    for (const ClosedChunk& c : series.closed) {
+      if (t < c.min_time || t > c.max_time) continue;
+      if (auto v = FindInChunk(*c.data, t)) return v;
+    }
+    auto it = std::lower_bound(series.out_of_order.begin(), series.out_of_order.end(),
+                               std::make_pair(t, -std::numeric_limits<double>::infinity()),
+                               [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (it != series.out_of_order.end() && it->first == t) return it->second;
+  }
+  for (const auto& partition : PartitionsFor(t, t)) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), partition->cf));
+    int64_t start = std::max(partition->index * partition_ms_, t - kMaxChunkSpanMs);
+    std::string end_key = ChunkKey(series.id, t);
+    for (it->Seek(ChunkKey(series.id, start)); it->Valid(); it->Next()) {
+      if (it->key().compare(end_key) > 0) break;
+      auto info = ReadChunkInfo(it->value().ToStringView());
+      if (!info.ok() || info->max_time < t) continue;
+      if (auto v = FindInChunk(it->value().ToStringView(), t)) return v;
+    }
+  }
+  return std::nullopt;
+}
+
+void RocksDbStore::CloseOpenChunk(MemSeries& series) {
+  ClosedChunk closed;
+  closed.data = std::make_shared<const std::string>(series.open.Encode());
+  closed.min_time = series.open.min_time();
+  closed.max_time = series.open.max_time();
+  closed.first_seq = series.open_first_seq;
+  series.closed.push_back(std::move(closed));
+  series.open = ChunkEncoder();
+}
+
+void RocksDbStore::ApplyToHead(MemSeries& series, int64_t t, double v, uint64_t seq,
+                               bool in_order) {
+  std::lock_guard lock(head_locks_.For(series.id));
+  if (!in_order) {
+    if (series.out_of_order.empty()) series.out_of_order_first_seq = seq;
+    auto it = std::lower_bound(series.out_of_order.begin(), series.out_of_order.end(), t,
+                               [](const auto& a, int64_t key) { return a.first < key; });
+    series.out_of_order.insert(it, {t, v});
+    return;
+  }
+  ChunkEncoder& open = series.open;
+  if (open.num_samples() > 0 &&
+      (open.num_samples() >= options_.max_samples_per_chunk ||
+       PartitionOf(t) != PartitionOf(open.min_time()) ||
+       t - open.min_time() >= options_.max_chunk_age.count())) {
+    CloseOpenChunk(series);
+  }
+  if (open.num_samples() == 0) series.open_first_seq = seq;
+  open.Append(t, v);
+}
+
+Result<AppendResult> RocksDbStore::Append(const std::vector<Sample>& samples,
+                                          const std::vector<MetricDesc>& metadata) {
+  std::lock_guard write_lock(write_mu_);
+  AppendResult result;
+  const uint64_t seq = last_seq_ + 1;
+  rocksdb::WriteBatch batch;
+  std::vector<Accepted> accepted;
+  accepted.reserve(samples.size());
+  // Series created by this batch become visible only once it is durable.
+  std::vector<std::unique_ptr<MemSeries>> created;
+  std::vector<const Labels*> created_labels;
+  std::unordered_map<std::string_view, MemSeries*> created_by_key;
+  std::map<std::string, uint64_t, std::less<>> pending_counts;
+  // Writer state to restore if the write fails: (series, last t, last v).
+  std::unordered_map<MemSeries*, std::pair<int64_t, uint64_t>> touched;
+  std::string record;
+  record.reserve(samples.size() * 12);
+  int64_t prev_t = 0;
+  std::string key;
+
+  auto reject = [&](RejectReason reason, const Sample& s, std::string_view why) {
+    ++result.rejected[static_cast<size_t>(reason)];
+    if (result.first_rejection.empty()) {
+      result.first_rejection = std::string(RejectReasonName(reason)) + ": " +
+                               FormatSeries(s.labels) + " @ " + std::to_string(s.timestamp_ms) +
+                               (why.empty() ? "" : " ") + std::string(why);
+    }
+  };
+
+  for (const Sample& sample : samples) {
+    if (std::string why = ValidateLimits(sample.labels); !why.empty()) {
+      reject(RejectReason::kLabelLimit, sample, why);
+      continue;
+    }
+    key.clear();
+    AppendSeriesKey(sample.labels, &key);
+    MemSeries* series = index_.Find(key);
+    if (series == nullptr) {
+      if (auto it = created_by_key.find(key); it != created_by_key.end()) series = it->second;
+    }
+    if (series == nullptr) {
+      if (std::string why = CheckSeriesLimits(sample.labels, &pending_counts); !why.empty()) {
+        reject(RejectReason::kSeriesLimit, sample, why);
+        continue;
+      }
+      uint64_t id = index_.next_id() + created.size();
+      created.push_back(std::make_unique<MemSeries>(id, key));
+      created_labels.push_back(&sample.labels);
+      series = created.back().get();
+      created_by_key.emplace(series->key, series);
+      batch.Put(series_cf_, key, BigEndianKey(id));
+      ++result.new_series;
+    }
+    const int64_t t = sample.timestamp_ms;
+    switch (Judge(*series, t, sample.value, /*replay=*/false, &accepted)) {
+      case Verdict::kDuplicate:
+        ++result.duplicates;
+        continue;
+      case Verdict::kConflict:
+        reject(RejectReason::kConflict, sample, "differs from the stored value");
+        continue;
+      case Verdict::kTooOld:
+        reject(RejectReason::kOutOfOrder, sample, "is older than the series' newest sample");
+        continue;
+      case Verdict::kAppend:
+        touched.try_emplace(series, series->writer_last_t, series->writer_last_v_bits);
+        series->writer_last_t = t;
+        series->writer_last_v_bits = Bits(sample.value);
+        accepted.push_back({series, t, sample.value, true});
+        break;
+      case Verdict::kOutOfOrderAccepted:
+        accepted.push_back({series, t, sample.value, false});
+        break;
+    }
+    PutVarint64(&record, series->id);
+    PutVarint64(&record, ZigZag(t - prev_t));
+    PutFixed64(&record, Bits(sample.value));
+    prev_t = t;
+  }
+
+  std::vector<const MetricDesc*> changed_metadata;
+  {
+    std::map<std::string_view, const MetricDesc*> latest;
+    for (const MetricDesc& desc : metadata) latest[desc.name] = &desc;
+    std::shared_lock lock(metadata_mu_);
+    for (const auto& [name, desc] : latest) {
       auto it = metadata_.find(name);
       if (it != metadata_.end() && it->second.type == desc->type && it->second.help == desc->help) {
         continue;
       }
-      batch.Put(metadata_cf_, desc->name, EncodeMetadata(*desc));
+      std::string value(1, static_cast<char>(desc->type));
+      value += desc->help;
+      batch.Put(metadata_cf_, desc->name, value);
+      changed_metadata.push_back(desc);
     }
   }
-  rocksdb::WriteOptions write_options;
-  write_options.sync = options_.sync_writes;
-  RETURN_IF_ERROR(FromRocks(db_->Write(write_options, &batch), "appending samples"));
-
-  std::unique_lock lock(index_mu_);
-  for (auto& [key, id] : new_series) {
-    Labels labels = LabelsFromKey(key);
-    ids_by_name_[std::string(GetLabel(labels, kMetricNameLabel))].push_back(id);
-    labels_by_id_.emplace(id, std::move(labels));
-    id_by_key_.emplace(std::move(key), id);
+  if (!record.empty()) batch.Put(head_cf_, BigEndianKey(seq), record);
+  if (batch.Count() > 0) {
+    rocksdb::WriteOptions write_options;
+    write_options.sync = options_.sync_writes;
+    Status written = FromRocks(db_->Write(write_options, &batch), "appending samples");
+    if (!written.ok()) {
+      for (auto& [series, last] : touched) {
+        series->writer_last_t = last.first;
+        series->writer_last_v_bits = last.second;
+      }
+      return written;
+    }
   }
-  next_id_ += new_series.size();
-  for (const MetricDesc& desc : metadata) metadata_[desc.name] = desc;
-  samples_appended_ += samples.size();
+  if (!record.empty()) last_seq_ = seq;
+
+  std::unique_lock visibility(visibility_mu_);
+  for (size_t i = 0; i < created.size(); ++i) index_.Add(std::move(created[i]), *created_labels[i]);
+  int64_t max_t = max_time_.load();
+  int64_t min_t = min_head_time_.load();
+  for (const Accepted& a : accepted) {
+    ApplyToHead(*a.series, a.t, a.v, seq, a.in_order);
+    max_t = std::max(max_t, a.t);
+    min_t = std::min(min_t, a.t);
+  }
+  max_time_ = max_t;
+  min_head_time_ = min_t;
+  visibility.unlock();
+  if (!changed_metadata.empty()) {
+    std::unique_lock lock(metadata_mu_);
+    for (const MetricDesc* desc : changed_metadata) metadata_[desc->name] = *desc;
+  }
+  result.appended = accepted.size();
+  samples_appended_ += accepted.size();
+  return result;
+}
+
+// Out-of-order samples become closed chunks, split so that no chunk crosses
+// a partition or spans more than the maximum chunk age.
+void RocksDbStore::FoldOutOfOrder(MemSeries& series) {
+  ChunkEncoder encoder;
+  auto flush = [&] {
+    if (encoder.num_samples() == 0) return;
+    ClosedChunk closed;
+    closed.data = std::make_shared<const std::string>(encoder.Encode());
+    closed.min_time = encoder.min_time();
+    closed.max_time = encoder.max_time();
+    closed.first_seq = series.out_of_order_first_seq;
+    series.closed.push_back(std::move(closed));
+    encoder = ChunkEncoder();
+  };
+  for (const auto& [t, v] : series.out_of_order) {
+    if (encoder.num_samples() > 0 &&
+        (encoder.num_samples() >= options_.max_samples_per_chunk ||
+         PartitionOf(t) != PartitionOf(encoder.min_time()) ||
+         t - encoder.min_time() >= options_.max_chunk_age.count())) {
+      flush();
+    }
+    encoder.Append(t, v);
+  }
+  flush();
+  series.out_of_order.clear();
+  series.out_of_order.shrink_to_fit();
+}
+
+Status RocksDbStore::Maintain() {
+  std::lock_guard maintain_lock(maintain_mu_);
+  std::vector<FlushItem> items;
+  {
+    std::lock_guard write_lock(write_mu_);
+    const int64_t cutoff = max_time_.load() - options_.max_chunk_age.count();
+    uint64_t head_samples = 0, head_bytes = 0, head_series = 0;
+    int64_t min_head = std::numeric_limits<int64_t>::max();
+    index_.ForEach([&](MemSeries& s) {
+      if (!s.HasHeadData()) return;
+      std::lock_guard lock(head_locks_.For(s.id));
+      if (s.open.num_samples() > 0 && s.open.min_time() < cutoff) CloseOpenChunk(s);
+      if (!s.out_of_order.empty()) FoldOutOfOrder(s);
+      if (s.open.num_samples() > 0) min_head = std::min(min_head, s.open.min_time());
+      head_samples += s.HeadSamples();
+      head_bytes += s.HeadBytes();
+      ++head_series;
+      if (s.closed.empty()) return;
+      FlushItem item{&s, s.closed.size(), s.closed,
+                     s.open.num_samples() > 0 ? s.open_first_seq : last_seq_ + 1,
+                     s.persisted_max_t, s.persisted_max_v_bits};
+      for (const ClosedChunk& c : s.closed) min_head = std::min(min_head, c.min_time);
+      items.push_back(std::move(item));
+    });
+    head_samples_ = head_samples;
+    head_bytes_ = head_bytes;
+    head_series_ = head_series;
+    min_head_time_ = min_head;
+  }
+
+  RETURN_IF_ERROR(WriteFlushItems(items));
+
+  {
+    std::lock_guard write_lock(write_mu_);
+    for (FlushItem& item : items) {
+      MemSeries& s = *item.series;
+      std::lock_guard lock(head_locks_.For(s.id));
+      s.closed.erase(s.closed.begin(), s.closed.begin() + static_cast<long>(item.closed_count));
+      s.persisted_through_seq = item.through_seq;
+      s.persisted_max_t = item.max_t;
+      s.persisted_max_v_bits = item.max_v_bits;
+    }
+    uint64_t keep_from = last_seq_ + 1;
+    index_.ForEach([&](MemSeries& s) {
+      if (!s.HasHeadData()) return;
+      std::lock_guard lock(head_locks_.For(s.id));
+      keep_from = std::min(keep_from, s.FirstUnpersistedSeq());
+    });
+    if (keep_from > log_trimmed_before_) {
+      rocksdb::WriteBatch trim;
+      RETURN_IF_ERROR(FromRocks(trim.DeleteRange(head_cf_, BigEndianKey(0), BigEndianKey(keep_from)),
+                                "trimming the write-ahead log"));
+      RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &trim),
+                                "trimming the write-ahead log"));
+      log_trimmed_before_ = keep_from;
+    }
+  }
+  return ApplyRetention();
+}
+
+Status RocksDbStore::WriteFlushItems(std::vector<FlushItem>& items) {
+  const int64_t retention = options_.retention.count();
+  const int64_t expired_before =
+      retention > 0 ? max_time_.load() - retention : std::numeric_limits<int64_t>::min();
+  rocksdb::WriteBatch batch;
+  auto write = [&]() -> Status {
+    if (batch.Count() == 0) return Status::Ok();
+    // Not synced: the samples are in the synced write-ahead log already, and
+    // RocksDB's log keeps this write ordered before the trim that follows.
+    Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "writing chunks");
+    batch.Clear();
+    return s;
+  };
+  for (FlushItem& item : items) {
+    for (const ClosedChunk& chunk : item.chunks) {
+      int64_t partition_index = PartitionOf(chunk.min_time);
+      if ((partition_index + 1) * partition_ms_ <= expired_before) continue;  // Already expired.
+      ASSIGN_OR_RETURN(auto partition, GetOrCreatePartition(partition_index));
+      ChunkEncoder compact;
+      ChunkIterator it(*chunk.data);
+      double last_v = 0;
+      while (it.Next()) {
+        compact.Append(it.t(), it.v());
+        last_v = it.v();
+      }
+      if (compact.num_samples() > 0 && compact.max_time() >= item.max_t) {
+        item.max_t = compact.max_time();
+        item.max_v_bits = Bits(last_v);
+      }
+      if (!it.status().ok()) {
+        return Status::Internal("head chunk of series " + std::to_string(item.series->id) +
+                                " does not decode: " + it.status().message());
+      }
+      batch.Put(partition->cf, ChunkKey(item.series->id, chunk.min_time), compact.EncodeCompact());
+    }
+    batch.Put(series_meta_cf_, BigEndianKey(item.series->id),
+              SeriesMetaValue(item.through_seq, item.max_t, item.max_v_bits));
+    if (batch.GetDataSize() >= kFlushBatchBytes) RETURN_IF_ERROR(write());
+  }
+  return write();
+}
+
+Status RocksDbStore::ApplyRetention() {
+  const int64_t retention = options_.retention.count();
+  if (retention <= 0 || max_time_.load() == std::numeric_limits<int64_t>::min()) {
+    return Status::Ok();
+  }
+  const int64_t expired_before = max_time_.load() - retention;
+  std::vector<std::shared_ptr<const Partition>> expired;
+  {
+    std::unique_lock lock(partitions_mu_);
+    for (auto it = partitions_.begin(); it != partitions_.end();) {
+      if ((it->first + 1) * partition_ms_ > expired_before) break;
+      expired.push_back(it->second);
+      it = partitions_.erase(it);
+    }
+  }
+  for (const auto& partition : expired) {
+    // Readers holding the partition keep its handle; RocksDB deletes the
+    // files once the last one lets go.
+    RETURN_IF_ERROR(FromRocks(db_->DropColumnFamily(partition->cf),
+                              "dropping expired partition " + PartitionName(partition->index)));
+    LOG_INFO << "storage: retention dropped partition " << PartitionName(partition->index);
+  }
   return Status::Ok();
 }
 
-Result<std::vector<Sample>> RocksDbStore::SelectLatest(const std::vector<Matcher>& matchers,
-                                                       int64_t min_time_ms, int64_t max_time_ms) {
-  // Candidate series: by metric name when an equality matcher names it.
-  std::vector<std::pair<uint64_t, Labels>> candidates;
-  {
-    std::shared_lock lock(index_mu_);
-    const std::vector<uint64_t>* by_name = nullptr;
-    for (const Matcher& m : matchers) {
-      if (m.name() == kMetricNameLabel && m.type() == MatchType::kEqual) {
-        auto it = ids_by_name_.find(m.value());
-        if (it == ids_by_name_.end()) return std::vector<Sample>{};
-        by_name = &it->second;
-        break;
-      }
-    }
-    if (by_name != nullptr) {
-      for (uint64_t id : *by_name) {
-        const Labels& labels = labels_by_id_.at(id);
-        if (MatchesAll(matchers, labels)) candidates.emplace_back(id, labels);
-      }
-    } else {
-      for (const auto& [id, labels] : labels_by_id_) {
-        if (MatchesAll(matchers, labels)) candidates.emplace_back(id, labels);
-      }
-    }
+void RocksDbStore::BackgroundLoop() {
+  std::unique_lock lock(bg_mu_);
+  while (!stopping_) {
+    bg_cv_.wait_for(lock, options_.maintenance_interval, [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    Status s = Maintain();
+    if (!s.ok()) LOG_ERROR << "storage: maintenance failed: " << s.ToString();
+    lock.lock();
   }
+}
 
-  std::vector<Sample> out;
-  rocksdb::ReadOptions read_options;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, samples_cf_));
-  for (auto& [id, labels] : candidates) {
-    it->SeekForPrev(SampleKey(id, max_time_ms));
-    if (!it->Valid()) continue;
-    rocksdb::Slice key = it->key();
-    if (key.size() != 16 || GetBigEndian64(key.data()) != id) continue;
-    int64_t t = TimestampFromKey(key.ToStringView());
-    if (t < min_time_ms) continue;
-    out.push_back(Sample{std::move(labels), t, DecodeValue(it->value().ToStringView())});
+Status RocksDbStore::Compact() {
+  PartitionList partitions = PartitionsFor(std::numeric_limits<int64_t>::min(),
+                                           std::numeric_limits<int64_t>::max());
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (const auto& partition : partitions) {
+    RETURN_IF_ERROR(FromRocks(db_->CompactRange(options, partition->cf, nullptr, nullptr),
+                              "compacting partition " + PartitionName(partition->index)));
   }
-  RETURN_IF_ERROR(FromRocks(it->status(), "reading samples"));
-  std::sort(out.begin(), out.end(),
-            [](const Sample& a, const Sample& b) { return a.labels < b.labels; });
-  return out;
+  for (auto* cf : {series_cf_, series_meta_cf_, head_cf_}) {
+    RETURN_IF_ERROR(FromRocks(db_->CompactRange(options, cf, nullptr, nullptr), "compacting"));
+  }
+  return Status::Ok();
+}
+
+Status RocksDbStore::Snapshot(const std::string& dir) {
+  if (std::filesystem::exists(dir)) {
+    return Status::InvalidArgument("snapshot directory " + dir + " already exists");
+  }
+  rocksdb::Checkpoint* raw = nullptr;
+  RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "starting a snapshot"));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  return FromRocks(checkpoint->CreateCheckpoint(dir), "writing snapshot " + dir);
 }
 
 std::optional<MetricDesc> RocksDbStore::GetMetadata(const std::string& metric_name) const {
-  std::shared_lock lock(index_mu_);
+  std::shared_lock lock(metadata_mu_);
   auto it = metadata_.find(metric_name);
   if (it == metadata_.end()) return std::nullopt;
   return it->second;
 }
 
+std::map<std::string, MetricDesc> RocksDbStore::AllMetadata() const {
+  std::shared_lock lock(metadata_mu_);
+  return {metadata_.begin(), metadata_.end()};
+}
+
 Stats RocksDbStore::GetStats() const {
   Stats stats;
-  {
-    std::shared_lock lock(index_mu_);
-    stats.series = labels_by_id_.size();
-    stats.metric_names = metadata_.size();
-  }
+  stats.series = index_.size();
+  stats.metric_names = index_.metric_names();
   stats.samples_appended = samples_appended_.load();
+  stats.head_series = head_series_.load();
+  stats.head_samples = head_samples_.load();
+  stats.head_bytes = head_bytes_.load();
+  {
+    std::shared_lock lock(partitions_mu_);
+    stats.partitions = partitions_.size();
+    if (!partitions_.empty()) stats.min_time_ms = partitions_.begin()->first * partition_ms_;
+  }
+  int64_t min_head = min_head_time_.load();
+  if (stats.partitions == 0 && min_head != std::numeric_limits<int64_t>::max()) {
+    stats.min_time_ms = min_head;
+  }
+  int64_t max_t = max_time_.load();
+  if (max_t != std::numeric_limits<int64_t>::min()) stats.max_time_ms = max_t;
   uint64_t sst = 0;
-  db_->GetIntProperty(rocksdb::DB::Properties::kTotalSstFilesSize, &sst);
+  db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kTotalSstFilesSize, &sst);
   stats.disk_bytes = sst;
   return stats;
 }

@@ -1,58 +1,157 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
-#include <unordered_map>
+#include <thread>
 #include <vector>
 
 #include <rocksdb/db.h>
 
+#include "storage/head.h"
+#include "storage/index.h"
+#include "storage/sample_iterator.h"
 #include "storage/store.h"
 
 namespace vitals::storage {
 
-// Store on RocksDB with three column families:
-//   series   labels key -> series id (8 bytes big-endian), loaded into memory on Open
-//   samples  series id (8 BE) + timestamp (8 BE, sign bit flipped) -> float64 (8 bytes LE)
-//   metadata metric name -> type byte + help text
-// so one series' samples are contiguous and in time order.
+// The time-series engine on RocksDB (docs/storage.md has the full layout):
+//   series       label-set key -> series id
+//   series_meta  series id -> how far its samples are in chunks on disk
+//   metadata     metric name -> type and help
+//   head         log sequence -> the samples one Append accepted (the WAL)
+//   chunks_<n>   series id + first timestamp -> compressed chunk, one column
+//                family per time partition n, dropped whole by retention
+// Appends go to the head column family with a synced write and into
+// in-memory head chunks; Maintain() writes closed head chunks to their
+// partition and deletes the log records they made redundant.
 class RocksDbStore final : public Store {
  public:
   static Result<std::unique_ptr<Store>> Open(const Options& options);
   ~RocksDbStore() override;
 
-  Status Append(const std::vector<Sample>& samples,
-                const std::vector<MetricDesc>& metadata) override;
+  Result<AppendResult> Append(const std::vector<Sample>& samples,
+                              const std::vector<MetricDesc>& metadata) override;
+  Result<std::unique_ptr<SeriesSet>> Select(const std::vector<Matcher>& matchers,
+                                            int64_t min_time_ms,
+                                            int64_t max_time_ms) const override;
   Result<std::vector<Sample>> SelectLatest(const std::vector<Matcher>& matchers,
-                                           int64_t min_time_ms, int64_t max_time_ms) override;
+                                           int64_t min_time_ms,
+                                           int64_t max_time_ms) const override;
+  Result<std::vector<std::string>> LabelNames(const std::vector<Matcher>& matchers) const override;
+  Result<std::vector<std::string>> LabelValues(const std::string& name,
+                                               const std::vector<Matcher>& matchers) const override;
   std::optional<MetricDesc> GetMetadata(const std::string& metric_name) const override;
+  std::map<std::string, MetricDesc> AllMetadata() const override;
   Stats GetStats() const override;
+  Result<Analysis> Analyze(size_t top_n) const override;
+  Status Maintain() override;
+  Status Compact() override;
+  Status Snapshot(const std::string& dir) override;
+
+  // One column family of chunks covering [index * duration, (index+1) * duration).
+  struct Partition {
+    Partition(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* handle, int64_t index)
+        : db(db), cf(handle), index(index) {}
+    ~Partition() { db->DestroyColumnFamilyHandle(cf).PermitUncheckedError(); }
+    rocksdb::DB* const db;
+    rocksdb::ColumnFamilyHandle* const cf;
+    const int64_t index;
+  };
+  using PartitionList = std::vector<std::shared_ptr<const Partition>>;
+
+  // Adds one series' head chunks and out-of-order samples overlapping
+  // [min_time, max_time] to `out`.
+  void CopyHead(const MemSeries& series, int64_t min_time, int64_t max_time,
+                SeriesChunks* out) const;
+  // Adds one series' chunks on disk overlapping [min_time, max_time] from
+  // `partitions` (oldest first) to `out`, with one iterator per partition
+  // reused across series. Corruption names the series and partition.
+  Status ReadDiskChunks(const MemSeries& series, const PartitionList& partitions,
+                        std::vector<std::unique_ptr<rocksdb::Iterator>>* iterators,
+                        int64_t min_time, int64_t max_time, SeriesChunks* out) const;
+  // Partitions that may hold samples in [min_time, max_time], oldest first.
+  PartitionList PartitionsFor(int64_t min_time, int64_t max_time) const;
+  rocksdb::DB* db() const { return db_.get(); }
 
  private:
-  RocksDbStore(const Options& options, std::unique_ptr<rocksdb::DB> db,
-               std::vector<rocksdb::ColumnFamilyHandle*> handles);
+  enum class Verdict { kAppend, kOutOfOrderAccepted, kDuplicate, kConflict, kTooOld };
+  struct Accepted {
+    MemSeries* series;
+    int64_t t;
+    double v;
+    bool in_order;
+  };
+  struct FlushItem;
+
+  RocksDbStore(const Options& options, std::unique_ptr<rocksdb::DB> db);
+  Status Init(std::vector<rocksdb::ColumnFamilyHandle*> handles,
+              const std::vector<std::string>& names);
+  Status CheckLayout();
   Status LoadIndex();
+  Status ReplayLog();
+
+  int64_t PartitionOf(int64_t t) const;
+  Result<std::shared_ptr<const Partition>> GetOrCreatePartition(int64_t index);
+  std::string ValidateLimits(const Labels& labels) const;
+  std::string CheckSeriesLimits(const Labels& labels,
+                                std::map<std::string, uint64_t, std::less<>>* pending) const;
+  // REQUIRES: write_mu_ held.
+  Verdict Judge(MemSeries& series, int64_t t, double v, bool replay,
+                const std::vector<Accepted>* batch) const;
+  // The stored value of `series` at `t` in the head, the current batch or on disk.
+  std::optional<double> LookupSample(const MemSeries& series, int64_t t,
+                                     const std::vector<Accepted>* batch) const;
+  void ApplyToHead(MemSeries& series, int64_t t, double v, uint64_t seq, bool in_order);
+  // REQUIRES: the series' stripe lock held.
+  void CloseOpenChunk(MemSeries& series);
+  void FoldOutOfOrder(MemSeries& series);
+  Status WriteFlushItems(std::vector<FlushItem>& items);
+  Status ApplyRetention();
+  void BackgroundLoop();
 
   const Options options_;
   std::unique_ptr<rocksdb::DB> db_;
-  // Column family handles: ours to destroy before the DB closes.
-  rocksdb::ColumnFamilyHandle* default_cf_;
-  rocksdb::ColumnFamilyHandle* series_cf_;
-  rocksdb::ColumnFamilyHandle* samples_cf_;
-  rocksdb::ColumnFamilyHandle* metadata_cf_;
+  rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;  // Owned; destroyed before db_.
+  rocksdb::ColumnFamilyHandle* series_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* series_meta_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* metadata_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* head_cf_ = nullptr;
+  int64_t partition_ms_ = 0;  // Fixed at creation (stored in the default family).
 
-  std::mutex write_mu_;  // Serialises Append.
-  mutable std::shared_mutex index_mu_;
-  std::unordered_map<std::string, uint64_t> id_by_key_;   // GUARDED_BY(index_mu_)
-  std::map<uint64_t, Labels> labels_by_id_;                // GUARDED_BY(index_mu_)
-  std::map<std::string, std::vector<uint64_t>, std::less<>> ids_by_name_;  // GUARDED_BY(index_mu_)
-  std::map<std::string, MetricDesc, std::less<>> metadata_;  // GUARDED_BY(index_mu_)
-  uint64_t next_id_ = 1;              // GUARDED_BY(write_mu_)
+  std::mutex maintain_mu_;  // Serialises Maintain.
+  std::mutex write_mu_;     // The one write path: Append, replay, Maintain's head edits.
+  uint64_t last_seq_ = 0;            // GUARDED_BY(write_mu_)
+  uint64_t log_trimmed_before_ = 0;  // GUARDED_BY(write_mu_)
+
+  SeriesIndex index_;
+  mutable HeadLocks head_locks_;
+  // Append holds it exclusively while it applies a batch to the head (and
+  // publishes new series); Select shares it while copying heads, so a reader
+  // sees a batch whole or not at all.
+  mutable std::shared_mutex visibility_mu_;
+  std::atomic<int64_t> max_time_{std::numeric_limits<int64_t>::min()};
+  std::atomic<int64_t> min_head_time_{std::numeric_limits<int64_t>::max()};
   std::atomic<uint64_t> samples_appended_{0};
+  std::atomic<uint64_t> head_samples_{0};  // As of the last Maintain.
+  std::atomic<uint64_t> head_bytes_{0};
+  std::atomic<uint64_t> head_series_{0};
+
+  mutable std::shared_mutex partitions_mu_;
+  std::map<int64_t, std::shared_ptr<const Partition>> partitions_;  // GUARDED_BY(partitions_mu_)
+
+  mutable std::shared_mutex metadata_mu_;
+  std::map<std::string, MetricDesc, std::less<>> metadata_;  // GUARDED_BY(metadata_mu_)
+
+  std::mutex bg_mu_;
+  std::condition_variable bg_cv_;
+  bool stopping_ = false;  // GUARDED_BY(bg_mu_)
+  std::thread background_;
 };
 
 }  // namespace vitals::storage

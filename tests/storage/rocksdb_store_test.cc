@@ -2,6 +2,10 @@
 #include <stdlib.h>
 
 #include <atomic>
+#include <bit>
+#include <limits>
+#include <chrono>
+#include <cstdio>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -57,9 +61,12 @@ class StoreTest : public ::testing::Test {
     std::filesystem::remove_all(dir_, ec);
   }
 
-  Options StoreOptions() const {
+  // Maintenance runs when a test calls Maintain(), never on its own.
+  virtual Options StoreOptions() const {
     Options options;
     options.path = (dir_ / "db").string();
+    options.background_maintenance = false;
+    options.retention = std::chrono::milliseconds(0);
     return options;
   }
 
@@ -71,9 +78,43 @@ class StoreTest : public ::testing::Test {
     store_ = std::move(store).value();
   }
 
-  void Append(const std::vector<Sample>& samples, const std::vector<MetricDesc>& metadata = {}) {
-    Status status = store_->Append(samples, metadata);
+  AppendResult Append(const std::vector<Sample>& samples,
+                      const std::vector<MetricDesc>& metadata = {}) {
+    auto result = store_->Append(samples, metadata);
+    EXPECT_TRUE(result.ok()) << result.status().ToString();
+    return result.ok() ? *result : AppendResult{};
+  }
+
+  void Maintain() {
+    Status status = store_->Maintain();
     ASSERT_TRUE(status.ok()) << status.ToString();
+  }
+
+  // Every sample of series matching `selector` in [min, max], one series per
+  // line: "labels t=v t=v ...", or the error.
+  std::string Range(const std::string& selector, int64_t min_time_ms = kMinTime,
+                    int64_t max_time_ms = kMaxTime) {
+    auto matchers = ParseSeriesSelector(selector);
+    if (!matchers.ok()) return matchers.status().ToString();
+    auto set = store_->Select(*matchers, min_time_ms, max_time_ms);
+    if (!set.ok()) return set.status().ToString();
+    std::string out;
+    while ((*set)->Next()) {
+      out += FormatSeries((*set)->labels());
+      auto it = (*set)->Samples();
+      while (it->Next()) out += " " + std::to_string(it->t()) + "=" + FormatValue(it->v());
+      if (!it->status().ok()) return out + " " + it->status().ToString();
+      out += "\n";
+    }
+    if (!(*set)->status().ok()) return out + (*set)->status().ToString();
+    return out;
+  }
+
+  static std::string FormatValue(double v) {
+    if (IsStaleMarker(v)) return "stale";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
   }
 
   // SelectLatest on a PromQL selector, printed with Dump, or the error.
@@ -88,6 +129,17 @@ class StoreTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   std::unique_ptr<Store> store_;
+};
+
+// Small chunks and partitions, so that tests cross their boundaries cheaply.
+class SmallChunkStoreTest : public StoreTest {
+ protected:
+  Options StoreOptions() const override {
+    Options options = StoreTest::StoreOptions();
+    options.max_samples_per_chunk = 4;
+    options.partition_duration = std::chrono::minutes(1);
+    return options;
+  }
 };
 
 TEST_F(StoreTest, SelectLatestReturnsNewestSampleInWindowPerSeries) {
@@ -118,17 +170,20 @@ TEST_F(StoreTest, SelectLatestOmitsSeriesWithOnlyOlderSamples) {
 }
 
 TEST_F(StoreTest, NegativeTimestampsSortBeforePositiveOnes) {
-  Append({MakeSample("node_load1", {}, 500, 3.0), MakeSample("node_load1", {}, -2000, 1.0),
-          MakeSample("node_load1", {}, -1000, 2.0)});
+  Append({MakeSample("node_load1", {}, -2000, 1.0), MakeSample("node_load1", {}, -1000, 2.0),
+          MakeSample("node_load1", {}, 500, 3.0)});
   EXPECT_EQ(Select("node_load1", kMinTime, -1), "node_load1 -1000 2.000000\n");
   EXPECT_EQ(Select("node_load1", kMinTime, -1500), "node_load1 -2000 1.000000\n");
   EXPECT_EQ(Select("node_load1", -5000, 1000), "node_load1 500 3.000000\n");
 }
 
-TEST_F(StoreTest, ReappendingSameSeriesAndTimestampOverwritesValue) {
+TEST_F(StoreTest, ConflictingSampleIsRejectedAndCounted) {
   Append({MakeSample("node_load1", {}, 1000, 1.0)});
-  Append({MakeSample("node_load1", {}, 1000, 7.0)});
-  EXPECT_EQ(Select("node_load1"), "node_load1 1000 7.000000\n");
+  AppendResult result = Append({MakeSample("node_load1", {}, 1000, 7.0)});
+  EXPECT_EQ(result.appended, 0u);
+  EXPECT_EQ(result.rejected_for(RejectReason::kConflict), 1u);
+  EXPECT_EQ(result.first_rejection, "conflict: node_load1 @ 1000 differs from the stored value");
+  EXPECT_EQ(Select("node_load1"), "node_load1 1000 1.000000\n");
   EXPECT_EQ(store_->GetStats().series, 1u);
 }
 
@@ -136,9 +191,12 @@ TEST_F(StoreTest, ResendingBatchIsHarmless) {
   std::vector<Sample> batch = {MakeSample("node_load1", {{"host", "a"}}, 1000, 1.0),
                                MakeSample("node_load1", {{"host", "b"}}, 1000, 2.0)};
   Append(batch, {kLoad});
-  const std::string before = Select("node_load1");
-  Append(batch, {kLoad});
-  EXPECT_EQ(Select("node_load1"), before);
+  const std::string before = Range("node_load1");
+  AppendResult again = Append(batch, {kLoad});
+  EXPECT_EQ(again.duplicates, 2u);
+  EXPECT_EQ(again.appended, 0u);
+  EXPECT_EQ(again.rejected_total(), 0u);
+  EXPECT_EQ(Range("node_load1"), before);
   EXPECT_EQ(store_->GetStats().series, 2u);
 }
 
@@ -352,8 +410,12 @@ TEST_F(StoreTest, ConcurrentReadersSeeWholeBatches) {
     for (int s = 0; s < kSeries; ++s) {
       batch.push_back(MakeSample("node_load1", {{"host", std::to_string(s)}}, b * 1000, b));
     }
-    Status status = store_->Append(batch, {kLoad});
-    if (!status.ok()) fail(status.ToString());
+    auto result = store_->Append(batch, {kLoad});
+    if (!result.ok()) fail(result.status().ToString());
+    if (b % 50 == 0) {
+      Status maintained = store_->Maintain();
+      if (!maintained.ok()) fail(maintained.ToString());
+    }
   }
   done = true;
   for (std::thread& t : readers) t.join();
@@ -361,6 +423,306 @@ TEST_F(StoreTest, ConcurrentReadersSeeWholeBatches) {
   EXPECT_EQ(first_error, "");
   EXPECT_EQ(store_->GetStats().series, static_cast<uint64_t>(kSeries));
   EXPECT_EQ(Select("node_load1{host=\"0\"}"), "node_load1{host=\"0\"} 200000 200.000000\n");
+}
+
+
+TEST_F(StoreTest, SelectReturnsEverySampleInRangeOldestFirst) {
+  Append({MakeSample("node_load1", {}, 1000, 1), MakeSample("node_load1", {}, 2000, 2),
+          MakeSample("node_load1", {}, 3000, 3), MakeSample("node_load1", {}, 4000, 4)});
+  EXPECT_EQ(Range("node_load1"), "node_load1 1000=1 2000=2 3000=3 4000=4\n");
+  EXPECT_EQ(Range("node_load1", 2000, 3000), "node_load1 2000=2 3000=3\n");
+  EXPECT_EQ(Range("node_load1", 5000, 6000), "");
+}
+
+TEST_F(StoreTest, SelectWithoutMatchersIsInvalidArgument) {
+  auto set = store_->Select({}, kMinTime, kMaxTime);
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.status().code(), Status::Code::kInvalidArgument);
+}
+
+TEST_F(StoreTest, NotEqualAndNegativeRegexMatchersExcludeSeries) {
+  Append({MakeSample("up", {{"job", "a"}}, 1000, 1), MakeSample("up", {{"job", "b"}}, 1000, 1),
+          MakeSample("up", {}, 1000, 1)});
+  EXPECT_EQ(Range("up{job!=\"a\"}"), "up 1000=1\nup{job=\"b\"} 1000=1\n");
+  EXPECT_EQ(Range("up{job!~\"a|b\"}"), "up 1000=1\n");
+  EXPECT_EQ(Range("up{job=\"\"}"), "up 1000=1\n");
+  EXPECT_EQ(Range("up{job=~\".+\"}"), "up{job=\"a\"} 1000=1\nup{job=\"b\"} 1000=1\n");
+}
+
+TEST_F(StoreTest, SpecialValuesRoundTripBitExactly) {
+  Append({MakeSample("x", {}, 1000, StaleMarker()),
+          MakeSample("x", {}, 2000, std::numeric_limits<double>::quiet_NaN()),
+          MakeSample("x", {}, 3000, std::numeric_limits<double>::infinity()),
+          MakeSample("x", {}, 4000, -0.0)});
+  Maintain();
+  Reopen();
+  auto matchers = ParseSeriesSelector("x");
+  auto set = store_->Select(*matchers, kMinTime, kMaxTime);
+  ASSERT_TRUE(set.ok());
+  ASSERT_TRUE((*set)->Next());
+  auto it = (*set)->Samples();
+  std::vector<uint64_t> bits;
+  while (it->Next()) bits.push_back(std::bit_cast<uint64_t>(it->v()));
+  EXPECT_EQ(bits, (std::vector<uint64_t>{
+                      kStaleNaNBits,
+                      std::bit_cast<uint64_t>(std::numeric_limits<double>::quiet_NaN()),
+                      std::bit_cast<uint64_t>(std::numeric_limits<double>::infinity()),
+                      std::bit_cast<uint64_t>(-0.0)}));
+}
+
+TEST_F(StoreTest, IdenticalDuplicateIsIgnoredEvenWhenOlderThanNewest) {
+  Append({MakeSample("x", {}, 1000, 1), MakeSample("x", {}, 2000, 2)});
+  AppendResult result = Append({MakeSample("x", {}, 1000, 1)});
+  EXPECT_EQ(result.duplicates, 1u);
+  EXPECT_EQ(result.rejected_total(), 0u);
+}
+
+TEST_F(StoreTest, OlderSampleIsRejectedAsOutOfOrderWithoutWindow) {
+  Append({MakeSample("x", {}, 2000, 2)});
+  AppendResult result = Append({MakeSample("x", {}, 1000, 1)});
+  EXPECT_EQ(result.rejected_for(RejectReason::kOutOfOrder), 1u);
+  EXPECT_EQ(Range("x"), "x 2000=2\n");
+}
+
+class OutOfOrderStoreTest : public StoreTest {
+ protected:
+  Options StoreOptions() const override {
+    Options options = StoreTest::StoreOptions();
+    options.out_of_order_window = std::chrono::seconds(10);
+    options.max_samples_per_chunk = 4;
+    return options;
+  }
+};
+
+TEST_F(OutOfOrderStoreTest, SampleWithinWindowIsAcceptedAndMergedInOrder) {
+  Append({MakeSample("x", {}, 10000, 10), MakeSample("x", {}, 20000, 20)});
+  AppendResult result = Append({MakeSample("x", {}, 15000, 15)});
+  EXPECT_EQ(result.appended, 1u);
+  EXPECT_EQ(Range("x"), "x 10000=10 15000=15 20000=20\n");
+  Maintain();
+  EXPECT_EQ(Range("x"), "x 10000=10 15000=15 20000=20\n");
+  Reopen();
+  EXPECT_EQ(Range("x"), "x 10000=10 15000=15 20000=20\n");
+}
+
+TEST_F(OutOfOrderStoreTest, SampleBeyondWindowIsRejected) {
+  Append({MakeSample("x", {}, 30000, 30)});
+  AppendResult result = Append({MakeSample("x", {}, 19999, 1)});
+  EXPECT_EQ(result.rejected_for(RejectReason::kOutOfOrder), 1u);
+}
+
+TEST_F(OutOfOrderStoreTest, OutOfOrderSampleSurvivesRestartWithoutMaintenance) {
+  Append({MakeSample("x", {}, 10000, 10), MakeSample("x", {}, 20000, 20)});
+  Append({MakeSample("x", {}, 15000, 15)});
+  Reopen();
+  EXPECT_EQ(Range("x"), "x 10000=10 15000=15 20000=20\n");
+  AppendResult again = Append({MakeSample("x", {}, 15000, 15)});
+  EXPECT_EQ(again.duplicates, 1u);
+}
+
+TEST_F(SmallChunkStoreTest, SamplesSpanningManyChunksAndPartitionsReadBackInOrder) {
+  std::string want = "x";
+  for (int i = 0; i < 50; ++i) {
+    Append({MakeSample("x", {}, i * 7000, i)});
+    want += " " + std::to_string(i * 7000) + "=" + std::to_string(i);
+  }
+  want += "\n";
+  EXPECT_EQ(Range("x"), want);
+  Maintain();
+  EXPECT_EQ(Range("x"), want);
+  EXPECT_GE(store_->GetStats().partitions, 5u);
+  Reopen();
+  EXPECT_EQ(Range("x"), want);
+  EXPECT_EQ(Range("x", 100000, 120000), "x 105000=15 112000=16 119000=17\n");
+}
+
+TEST_F(SmallChunkStoreTest, HeadIsReplayedAfterRestartWithoutMaintenance) {
+  for (int i = 0; i < 10; ++i) Append({MakeSample("x", {}, i * 1000, i)});
+  Reopen();
+  EXPECT_EQ(Range("x"), "x 0=0 1000=1 2000=2 3000=3 4000=4 5000=5 6000=6 7000=7 8000=8 9000=9\n");
+}
+
+TEST_F(SmallChunkStoreTest, RestartAfterMaintenanceNeitherLosesNorDuplicates) {
+  for (int i = 0; i < 6; ++i) Append({MakeSample("x", {}, i * 1000, i)});
+  Maintain();  // Writes the first chunk; the open one stays in the log.
+  for (int i = 6; i < 10; ++i) Append({MakeSample("x", {}, i * 1000, i)});
+  Reopen();
+  EXPECT_EQ(Range("x"), "x 0=0 1000=1 2000=2 3000=3 4000=4 5000=5 6000=6 7000=7 8000=8 9000=9\n");
+  // A resent batch of samples already in chunks on disk is recognised.
+  AppendResult again = Append({MakeSample("x", {}, 1000, 1), MakeSample("x", {}, 9000, 9)});
+  EXPECT_EQ(again.duplicates, 2u);
+  AppendResult conflict = Append({MakeSample("x", {}, 2000, 5)});
+  EXPECT_EQ(conflict.rejected_for(RejectReason::kConflict), 1u);
+}
+
+TEST_F(SmallChunkStoreTest, IdleSeriesChunkIsWrittenOnceItIsOld) {
+  Append({MakeSample("idle", {}, 0, 1)});
+  // An hour later another series moves time on; the idle series' open chunk
+  // is closed by age and written, so the log can be trimmed.
+  Append({MakeSample("busy", {}, 3600 * 1000 + 1, 1)});
+  Maintain();
+  Reopen();
+  EXPECT_EQ(Range("idle"), "idle 0=1\n");
+  EXPECT_EQ(Append({MakeSample("idle", {}, 0, 1)}).duplicates, 1u);
+}
+
+class RetentionStoreTest : public StoreTest {
+ protected:
+  Options StoreOptions() const override {
+    Options options = StoreTest::StoreOptions();
+    options.partition_duration = std::chrono::minutes(1);
+    options.retention = std::chrono::minutes(2);
+    options.max_samples_per_chunk = 4;
+    return options;
+  }
+};
+
+TEST_F(RetentionStoreTest, WholePartitionsOlderThanRetentionAreDropped) {
+  for (int minute = 0; minute < 6; ++minute) {
+    Append({MakeSample("x", {}, minute * 60000, minute)});
+    Maintain();
+  }
+  Append({MakeSample("x", {}, 6 * 60000, 6)});
+  Maintain();
+  // Newest sample at 6m, retention 2m: partitions ending at or before 4m go.
+  EXPECT_EQ(Range("x"), "x 240000=4 300000=5 360000=6\n");
+  Reopen();
+  EXPECT_EQ(Range("x"), "x 240000=4 300000=5 360000=6\n");
+}
+
+TEST_F(StoreTest, LimitsRejectSeriesBeyondPerMetricAndPerAgentCounts) {
+  Options options = StoreOptions();
+  options.limits.max_series_per_metric = 2;
+  options.limits.max_series_per_tenant = 3;
+  store_.reset();
+  auto opened = Store::Open(options);
+  ASSERT_TRUE(opened.ok());
+  store_ = std::move(opened).value();
+  AppendResult result = Append({MakeSample("a", {{"agent", "x"}, {"i", "1"}}, 1000, 1),
+                                MakeSample("a", {{"agent", "x"}, {"i", "2"}}, 1000, 1),
+                                MakeSample("a", {{"agent", "x"}, {"i", "3"}}, 1000, 1),
+                                MakeSample("b", {{"agent", "x"}, {"i", "1"}}, 1000, 1),
+                                MakeSample("c", {{"agent", "x"}, {"i", "1"}}, 1000, 1),
+                                MakeSample("c", {{"agent", "y"}, {"i", "1"}}, 1000, 1)});
+  EXPECT_EQ(result.appended, 4u);
+  EXPECT_EQ(result.rejected_for(RejectReason::kSeriesLimit), 2u);
+  EXPECT_EQ(result.first_rejection,
+            "series_limit: a{agent=\"x\",i=\"3\"} @ 1000 would exceed the limit of 2 series with "
+            "__name__=\"a\"");
+  // Existing series keep being accepted.
+  EXPECT_EQ(Append({MakeSample("a", {{"agent", "x"}, {"i", "1"}}, 2000, 1)}).appended, 1u);
+}
+
+TEST_F(StoreTest, LimitsRejectTooManyOrTooLongLabels) {
+  Options options = StoreOptions();
+  options.limits.max_label_count = 3;
+  options.limits.max_label_name_length = 8;
+  options.limits.max_label_value_length = 5;
+  store_.reset();
+  auto opened = Store::Open(options);
+  ASSERT_TRUE(opened.ok());
+  store_ = std::move(opened).value();
+  AppendResult result =
+      Append({MakeSample("a", {{"b", "1"}, {"c", "1"}, {"d", "1"}}, 1000, 1),
+              MakeSample("a", {{"verylongname", "1"}}, 1000, 1),
+              MakeSample("a", {{"b", "toolong"}}, 1000, 1), MakeSample("a", {{"b", "ok"}}, 1000, 1)});
+  EXPECT_EQ(result.rejected_for(RejectReason::kLabelLimit), 3u);
+  EXPECT_EQ(result.appended, 1u);
+}
+
+TEST_F(StoreTest, LabelNamesAndValuesRespectMatchers) {
+  Append({MakeSample("up", {{"job", "a"}, {"zone", "eu"}}, 1000, 1),
+          MakeSample("up", {{"job", "b"}}, 1000, 1),
+          MakeSample("node_load1", {{"host", "h"}}, 1000, 1)});
+  auto names = store_->LabelNames({});
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(*names, (std::vector<std::string>{"__name__", "host", "job", "zone"}));
+  auto up = ParseSeriesSelector("up");
+  EXPECT_EQ(*store_->LabelNames(*up), (std::vector<std::string>{"__name__", "job", "zone"}));
+  EXPECT_EQ(*store_->LabelValues("job", {}), (std::vector<std::string>{"a", "b"}));
+  auto eu = ParseSeriesSelector("{zone=\"eu\"}");
+  EXPECT_EQ(*store_->LabelValues("job", *eu), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(*store_->LabelValues("__name__", {}), (std::vector<std::string>{"node_load1", "up"}));
+}
+
+TEST_F(StoreTest, AllMetadataListsEveryName) {
+  Append({}, {kLoad, kCpu});
+  auto all = store_->AllMetadata();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all.at("node_load1").help, "1m load average.");
+}
+
+TEST_F(StoreTest, SnapshotOpensAsAStoreWithTheSameData) {
+  Append({MakeSample("x", {}, 1000, 1), MakeSample("x", {}, 2000, 2)}, {kLoad});
+  Maintain();
+  Append({MakeSample("x", {}, 3000, 3)});
+  const std::string snapshot = (dir_ / "snap").string();
+  Status status = store_->Snapshot(snapshot);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  Append({MakeSample("x", {}, 4000, 4)});
+  store_.reset();
+  Options options = StoreOptions();
+  options.path = snapshot;
+  auto opened = Store::Open(options);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  store_ = std::move(opened).value();
+  EXPECT_EQ(Range("x"), "x 1000=1 2000=2 3000=3\n");
+  EXPECT_TRUE(store_->GetMetadata("node_load1").has_value());
+}
+
+TEST_F(StoreTest, SnapshotIntoExistingDirectoryIsInvalidArgument) {
+  EXPECT_EQ(store_->Snapshot(dir_.string()).code(), Status::Code::kInvalidArgument);
+}
+
+TEST_F(StoreTest, ReopeningWithAnotherPartitionDurationIsInvalidArgument) {
+  store_.reset();
+  Options options = StoreOptions();
+  options.partition_duration = std::chrono::hours(2);
+  auto opened = Store::Open(options);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(opened.status().message().find("partition duration is fixed"), std::string::npos)
+      << opened.status().message();
+}
+
+TEST_F(StoreTest, AnalyzeCountsChunksSamplesAndCardinality) {
+  std::vector<Sample> batch;
+  for (int t = 0; t < 300; ++t) {
+    batch.clear();
+    for (int i = 0; i < 3; ++i) {
+      batch.push_back(MakeSample("a", {{"i", std::to_string(i)}}, t * 10000, t));
+    }
+    batch.push_back(MakeSample("b", {}, t * 10000, 1));
+    Append(batch);
+  }
+  Append({MakeSample("c", {}, 3600 * 1000 * 3, 1)});  // Ages every open chunk out.
+  Maintain();
+  auto analysis = store_->Analyze(10);
+  ASSERT_TRUE(analysis.ok()) << analysis.status().ToString();
+  EXPECT_EQ(analysis->chunk_samples, 1200u);
+  EXPECT_GT(analysis->chunks, 4u);
+  EXPECT_GT(analysis->chunk_bytes, 0u);
+  ASSERT_FALSE(analysis->series_per_metric.empty());
+  EXPECT_EQ(analysis->series_per_metric[0], (std::pair<std::string, uint64_t>{"a", 3}));
+}
+
+TEST_F(StoreTest, BackgroundMaintenanceWritesChunksWithoutBeingAsked) {
+  Options options = StoreOptions();
+  options.background_maintenance = true;
+  options.maintenance_interval = std::chrono::milliseconds(10);
+  options.max_samples_per_chunk = 2;
+  store_.reset();
+  auto opened = Store::Open(options);
+  ASSERT_TRUE(opened.ok());
+  store_ = std::move(opened).value();
+  for (int i = 0; i < 10; ++i) Append({MakeSample("x", {}, i * 1000, i)});
+  // Waits for the background thread's effect, not for a time.
+  for (int i = 0; i < 10000 && store_->GetStats().partitions == 0; ++i) {
+    std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(store_->GetStats().partitions, 1u);
+  EXPECT_EQ(Range("x"), "x 0=0 1000=1 2000=2 3000=3 4000=4 5000=5 6000=6 7000=7 8000=8 9000=9\n");
 }
 
 }  // namespace
