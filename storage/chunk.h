@@ -1,0 +1,218 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+// Compressed chunks of (timestamp, value) samples of one series.
+//
+// Every chunk starts with the same header: an encoding byte, the sample count
+// (uvarint), the first timestamp (zigzag varint, milliseconds) and the last
+// timestamp minus the first (uvarint, wrapping). The rest depends on the
+// encoding:
+//
+//   kGorilla (1)  Facebook's Gorilla, as Prometheus's XOR chunk: timestamps as
+//                 delta-of-delta with the '0', '10'+14, '110'+17, '1110'+20 and
+//                 '1111'+64 bit buckets; values XOR'd with the previous value
+//                 with leading/trailing-zero window reuse. Any float64
+//                 round-trips bit for bit.
+//   kDecimal (2)  Values that are all exactly mantissa / 10^scale (what a
+//                 parsed "23.4" or "0.0123" is): the integer mantissas and the
+//                 timestamps each as order-0, -1 or -2 differences, packed per
+//                 block of 32 samples at the block's bit width above the
+//                 block's minimum (frame of reference). Chosen by
+//                 EncodeCompact only when smaller than kGorilla.
+//
+// Decoders check every read against the chunk's end: damaged or truncated
+// chunks give a Corruption status, never a crash or an out-of-bounds read.
+// Chunks carry no checksum; a bit flip that still decodes consistently yields
+// wrong samples (storage layers below, such as RocksDB blocks, checksum).
+
+namespace vitals::storage {
+
+namespace internal {
+// An append-only bit string, first bit highest, held in whole 64-bit words
+// plus the bits not yet filling one. Grows by half its size, not doubling,
+// to keep per-series memory near the encoded size.
+class BitBuffer {
+ public:
+  BitBuffer() = default;
+  BitBuffer(const BitBuffer& other);
+  BitBuffer& operator=(const BitBuffer& other);
+  BitBuffer(BitBuffer&&) noexcept = default;
+  BitBuffer& operator=(BitBuffer&&) noexcept = default;
+
+  // Appends the low `count` bits of `bits`, highest first.
+  // REQUIRES: count <= 64 and bits < 2^count.
+  void Write(uint64_t bits, int count);
+  uint64_t bit_size() const { return uint64_t{size_} * 8 + pending_bits_; }
+  size_t capacity() const { return capacity_; }
+  // Appends the bits as bytes, the last one padded with zero bits.
+  void AppendTo(std::string* out) const;
+
+ private:
+  void Flush();
+
+  std::unique_ptr<uint8_t[]> buf_;
+  uint32_t size_ = 0;         // Bytes used in buf_, a multiple of 8.
+  uint32_t capacity_ = 0;     // Bytes allocated in buf_.
+  uint64_t pending_ = 0;      // Bits not yet in buf_, low-order.
+  uint8_t pending_bits_ = 0;  // 0..63.
+};
+}  // namespace internal
+
+enum class ChunkEncoding : uint8_t {
+  kGorilla = 1,
+  kDecimal = 2,
+};
+
+// Builds one Gorilla chunk of samples in strictly increasing timestamp order.
+// Holds only the encoded bits and the few words of state the next sample
+// needs, so one per active series is affordable. Not thread-safe.
+class ChunkEncoder {
+ public:
+  ChunkEncoder();
+  ChunkEncoder(const ChunkEncoder&) = default;
+  ChunkEncoder& operator=(const ChunkEncoder&) = default;
+  ChunkEncoder(ChunkEncoder&&) noexcept = default;
+  ChunkEncoder& operator=(ChunkEncoder&&) noexcept = default;
+
+  // Adds one sample. Any value, including NaNs (kept bit for bit), is fine.
+  // REQUIRES: num_samples() == 0 || t_ms > max_time().
+  void Append(int64_t t_ms, double v);
+
+  size_t num_samples() const { return num_samples_; }
+  // REQUIRES: num_samples() > 0.
+  int64_t min_time() const { return min_time_; }
+  int64_t max_time() const { return max_time_; }
+
+  // Bytes of memory this encoder holds, itself plus its heap buffer.
+  size_t MemoryBytes() const;
+
+  // A complete kGorilla chunk of everything appended so far. The encoder stays
+  // usable and may keep appending.
+  std::string Encode() const;
+
+  // The smallest encoding of everything appended so far: kDecimal when every
+  // value is exactly representable and that is smaller, else kGorilla. Costs a
+  // full decode and re-encode; meant for closing a chunk, not for every sample.
+  std::string EncodeCompact() const;
+
+ private:
+  internal::BitBuffer bits_;  // Payload after the header.
+  uint32_t num_samples_ = 0;
+  uint8_t leading_ = 0xff;  // XOR window of the last written value; 0xff: none yet.
+  uint8_t trailing_ = 0;
+  int64_t min_time_ = 0;
+  int64_t max_time_ = 0;
+  uint64_t delta_ = 0;       // Last timestamp delta, wrapping.
+  uint64_t prev_value_ = 0;  // Bits of the last value.
+};
+
+// Reads the samples of an encoded chunk of either encoding, in order.
+// The chunk bytes are borrowed and must outlive the iterator. Not thread-safe.
+class ChunkIterator {
+ public:
+  explicit ChunkIterator(std::string_view chunk);
+
+  // Advances to the next sample. False at the end of the chunk, or when the
+  // chunk is damaged: then status() is a Corruption saying what is wrong and
+  // every later call returns false. Samples are decoded a block at a time, so
+  // on damage the samples of the damaged block are not returned.
+  bool Next() {
+    if (buffered_ < buffer_size_) {
+      t_ = times_buf_[buffered_];
+      v_ = values_buf_[buffered_];
+      ++buffered_;
+      valid_ = true;
+      return true;
+    }
+    return NextBlock();
+  }
+
+  // Positions at the first sample with t() >= t_ms, starting from the current
+  // sample (which stays if it already qualifies) or the first one if Next()
+  // was never called. False if there is none, or on corruption (see status()).
+  bool Seek(int64_t t_ms);
+
+  // The current sample. REQUIRES: the last Next() or Seek() returned true.
+  int64_t t() const { return t_; }
+  double v() const { return v_; }
+
+  const Status& status() const { return status_; }
+
+ private:
+  // A range of payload bits being read.
+  struct Cursor {
+    uint64_t pos = 0;  // Next bit, counted from data_.
+    uint64_t end = 0;  // One past the last bit.
+  };
+  // kDecimal: a sequence of integers stored as differences of some order,
+  // packed per block.
+  struct PackedInts {
+    Cursor in;
+    uint8_t order = 0;
+    uint8_t width = 0;  // Bits per packed value in the current block.
+    uint64_t base = 0;  // Frame of reference of the current block.
+    uint64_t value = 0;
+    uint64_t delta = 0;  // For order 2: the last first-order difference.
+  };
+
+  // Samples decoded per refill of the buffers.
+  static constexpr uint32_t kBufferSamples = 32;
+
+  bool NextBlock();
+  bool Fail(std::string_view what);
+  bool AtEnd();
+  bool DecodeGorilla(uint32_t count);
+  bool DecodeDecimal(uint32_t count);
+  bool DecodePacked(PackedInts* ints, uint32_t count, uint64_t* out);
+  bool ReadBits(Cursor* in, int count, uint64_t* out) const;
+  bool ReadLong(Cursor* in, uint64_t* out) const;
+  // The 64 bits from in.pos on, first bit highest; at least the first 57 are
+  // real, and bits past the chunk's end read as zeros.
+  uint64_t Peek(const Cursor& in) const;
+
+  const uint8_t* data_ = nullptr;
+  uint64_t size_ = 0;  // Bytes at data_.
+  Cursor bits_;        // kGorilla: the payload.
+  uint32_t num_samples_ = 0;
+  uint32_t index_ = 0;        // Samples decoded so far.
+  uint32_t buffered_ = 0;     // Next sample of the buffers to return.
+  uint32_t buffer_size_ = 0;  // Samples in the buffers.
+  bool valid_ = false;        // At a sample: the last Next() or Seek() returned true.
+  bool done_ = false;         // Past the end, or failed.
+  ChunkEncoding encoding_ = ChunkEncoding::kGorilla;
+  uint8_t leading_ = 0xff;
+  uint8_t trailing_ = 0;
+  int64_t min_time_ = 0;
+  int64_t max_time_ = 0;
+  int64_t t_ = 0;
+  double v_ = 0;
+  int64_t last_t_ = 0;       // Last decoded timestamp.
+  uint64_t delta_ = 0;       // kGorilla: last timestamp delta, wrapping.
+  uint64_t value_bits_ = 0;  // kGorilla: bits of v_.
+  double divisor_ = 1;       // kDecimal: v_ is mantissa / divisor_ (10^scale).
+  PackedInts times_;         // kDecimal: t - min_time.
+  PackedInts mantissas_;     // kDecimal.
+  Status status_;
+  int64_t times_buf_[kBufferSamples];
+  double values_buf_[kBufferSamples];
+};
+
+// What a chunk's header says, read without decoding the samples.
+struct ChunkInfo {
+  uint32_t num_samples = 0;
+  int64_t min_time = 0;  // 0 for an empty chunk.
+  int64_t max_time = 0;
+  uint8_t encoding = 0;  // A ChunkEncoding.
+};
+
+// The header of `chunk`. Corruption if it is truncated or malformed.
+Result<ChunkInfo> ReadChunkInfo(std::string_view chunk);
+
+}  // namespace vitals::storage
