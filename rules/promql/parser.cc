@@ -76,6 +76,7 @@ bool IsMetricIdentifier(TokenType t) {
 
 // Tokens that may name a label in by(...), on(...) and the like.
 bool IsMaybeLabel(TokenType t) {
+  if (t == TokenType::kWithout) return false;  // Prometheus's grammar leaves it out.
   if (IsAggregator(t) || IsKeyword(t)) return true;
   switch (t) {
     case TokenType::kIdentifier:
@@ -195,6 +196,16 @@ std::optional<double> ParseNumber(std::string_view text, std::string* error) {
   }
   *error = "strconv.ParseFloat: parsing " + GoQuote(text) + ": invalid syntax";
   return std::nullopt;
+}
+
+// Seconds to milliseconds like Go's int64(math.Round(ts * 1000)) on amd64,
+// where a value out of int64's range becomes the minimum.
+int64_t ToMillis(double seconds) {
+  const double ms = std::round(seconds * 1000);
+  if (!(ms >= -9.223372036854775808e18 && ms < 9.223372036854775808e18)) {
+    return std::numeric_limits<int64_t>::min();
+  }
+  return static_cast<int64_t>(ms);
 }
 
 class Parser {
@@ -562,9 +573,7 @@ class Parser {
     }
     if (auto m = SettableAt(*expr)) {
       *m->at = AtModifier::kTimestamp;
-      if (std::isfinite(ts) && std::abs(ts) < 9.2e15) {
-        *m->at_timestamp_ms = static_cast<int64_t>(std::round(ts * 1000));
-      }
+      *m->at_timestamp_ms = ToMillis(ts);
       *m->end = last_closing_;
     }
     return expr;
@@ -693,12 +702,16 @@ class Parser {
       args->push_back(std::move(arg));
       if (Is(TokenType::kRightParen)) break;
       if (!Is(TokenType::kComma)) return Unexpected("", ""), false;
-      // Prometheus accepts a trailing comma in the grammar, then rejects it.
+      // Prometheus's grammar takes a comma not followed by an argument as a
+      // trailing comma, which it then rejects.
       while (Is(TokenType::kComma)) {
         const Token comma = Take();
-        if (Is(TokenType::kComma) || Is(TokenType::kRightParen)) {
+        if (!CanStartExpr(Peek().type)) {
           Fail(comma.pos, "trailing commas not allowed in function call args");
         }
+      }
+      if (!CanStartExpr(Peek().type) && !Is(TokenType::kRightParen)) {
+        return Unexpected("", ""), false;
       }
     }
     Take();

@@ -132,7 +132,11 @@ std::string Print(const Expr& expr) {
     }
     case NodeKind::kBinary: {
       const auto& b = expr.As<BinaryExpr>();
-      return Print(*b.lhs) + " " + std::string(BinaryOpName(b.op)) +
+      // Prometheus prints `Inf ^ 2` as "+Inf ^ 2", which parses back as
+      // +(Inf ^ 2): the one place we print differently, to round-trip.
+      std::string lhs = Print(*b.lhs);
+      if (b.op == BinaryOp::kPow && lhs == "+Inf") lhs = "Inf";
+      return lhs + " " + std::string(BinaryOpName(b.op)) +
              (b.return_bool ? " bool" : "") + MatchingModifiers(b) + " " + Print(*b.rhs);
     }
     case NodeKind::kAggregate: {
