@@ -36,6 +36,7 @@ class ScratchStore {
     std::filesystem::remove_all(dir_);
   }
   storage::Store* operator->() { return store_.get(); }
+  storage::Store& operator*() { return *store_; }
   const Status& status() const { return status_; }
   const std::filesystem::path& dir() const { return dir_; }
 
