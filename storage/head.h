@@ -25,8 +25,11 @@ struct ClosedChunk {
 //
 // Locking: `id` and `key` are fixed. Fields under "writer" are touched only
 // by the single write path (Append, replay, Maintain all hold the store's
-// write mutex). Fields under "head" are guarded by the series' stripe of
-// HeadLocks: the writer takes it to change them, readers to copy them.
+// write mutex). Fields under "head" change only under the write mutex, and
+// readers copy them holding the store's visibility lock shared and the
+// series' stripe of HeadLocks. Append changes them holding the visibility
+// lock exclusively (so it needs no stripe); Maintain takes the stripe, so
+// that it never holds up readers for more than one series at a time.
 struct MemSeries {
   MemSeries(uint64_t series_id, std::string series_key)
       : id(series_id), key(std::move(series_key)) {}
@@ -38,6 +41,9 @@ struct MemSeries {
   // Newest accepted sample, including ones of the batch being appended.
   int64_t writer_last_t = std::numeric_limits<int64_t>::min();
   uint64_t writer_last_v_bits = 0;
+  // The log sequence of the batch that last changed writer_last_*, so that a
+  // failed write can restore them without a per-batch map.
+  uint64_t writer_batch_seq = 0;
   // Samples of write-ahead-log records below this are all in chunks on disk.
   uint64_t persisted_through_seq = 0;
   int64_t persisted_max_t = std::numeric_limits<int64_t>::min();

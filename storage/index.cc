@@ -39,9 +39,39 @@ std::vector<uint64_t> Union(const std::vector<const std::vector<uint64_t>*>& lis
 
 }  // namespace
 
-MemSeries* SeriesIndex::Find(std::string_view key) const {
-  auto it = by_key_.find(key);
-  return it == by_key_.end() ? nullptr : it->second;
+uint64_t SeriesIndex::HashKey(std::string_view key) {
+  return std::hash<std::string_view>{}(key);
+}
+
+MemSeries* SeriesIndex::KeyTable::Find(std::string_view key, uint64_t hash) const {
+  if (slots_.empty()) return nullptr;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const Slot& slot = slots_[i];
+    if (slot.series == nullptr) return nullptr;
+    if (slot.hash == hash && slot.series->key == key) return slot.series;
+  }
+}
+
+void SeriesIndex::KeyTable::Insert(MemSeries* series, uint64_t hash) {
+  if ((size_ + 1) * 2 > slots_.size()) Grow();
+  const size_t mask = slots_.size() - 1;
+  size_t i = hash & mask;
+  while (slots_[i].series != nullptr) i = (i + 1) & mask;
+  slots_[i] = Slot{hash, series};
+  ++size_;
+}
+
+void SeriesIndex::KeyTable::Grow() {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(std::max<size_t>(16, old.size() * 2), Slot{});
+  const size_t mask = slots_.size() - 1;
+  for (const Slot& slot : old) {
+    if (slot.series == nullptr) continue;
+    size_t i = slot.hash & mask;
+    while (slots_[i].series != nullptr) i = (i + 1) & mask;
+    slots_[i] = slot;
+  }
 }
 
 MemSeries* SeriesIndex::FindById(uint64_t id) const {
@@ -54,7 +84,7 @@ MemSeries* SeriesIndex::Add(std::unique_ptr<MemSeries> series, const Labels& lab
   std::unique_lock lock(mu_);
   if (series_.size() < raw->id) series_.resize(raw->id);
   series_[raw->id - 1] = std::move(series);
-  by_key_.emplace(raw->key, raw);
+  by_key_.Insert(raw, HashKey(raw->key));
   for (const Label& l : labels) {
     auto& by_value = postings_[l.name];
     auto it = by_value.find(l.value);
@@ -219,7 +249,7 @@ uint64_t SeriesIndex::MemoryBytes() const {
   for (const auto& s : series_) {
     if (s) bytes += sizeof(MemSeries) + s->key.capacity();
   }
-  bytes += by_key_.size() * (sizeof(void*) * 4 + sizeof(std::string_view));
+  bytes += by_key_.MemoryBytes();
   for (const auto& [name, values] : postings_) {
     for (const auto& [value, ids] : values) {
       bytes += value.capacity() + sizeof(Postings) + 64 + ids.capacity() * sizeof(uint64_t);

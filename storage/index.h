@@ -32,7 +32,13 @@ class SeriesIndex {
 
   // --- writer ---
   // The series with this key, or nullptr.
-  MemSeries* Find(std::string_view key) const;
+  MemSeries* Find(std::string_view key) const { return by_key_.Find(key, HashKey(key)); }
+  MemSeries* Find(std::string_view key, uint64_t hash) const { return by_key_.Find(key, hash); }
+  static uint64_t HashKey(std::string_view key);
+  // Hints for batch lookups: load the hash slot, then the series it names,
+  // into cache ahead of Find.
+  void PrefetchSlot(uint64_t hash) const { by_key_.PrefetchSlot(hash); }
+  void PrefetchSeries(uint64_t hash) const { by_key_.PrefetchSeries(hash); }
   // The series with this id, or nullptr.
   MemSeries* FindById(uint64_t id) const;
   // Takes ownership of `series` and indexes it under `labels`.
@@ -68,10 +74,40 @@ class SeriesIndex {
   // Ids of series matching all matchers (unsorted by labels). REQUIRES: mu_ held.
   Postings SelectIds(const std::vector<Matcher>& matchers) const;
 
+  // Open-addressing hash table from series key to series: one probe usually
+  // touches one cache line, where std::unordered_map chases a node per entry.
+  class KeyTable {
+   public:
+    MemSeries* Find(std::string_view key, uint64_t hash) const;
+    void Insert(MemSeries* series, uint64_t hash);
+    void PrefetchSlot(uint64_t hash) const {
+      if (!slots_.empty()) __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
+    }
+    void PrefetchSeries(uint64_t hash) const {
+      if (slots_.empty()) return;
+      const MemSeries* series = slots_[hash & (slots_.size() - 1)].series;
+      if (series != nullptr) {
+        __builtin_prefetch(series);
+        __builtin_prefetch(series->key.data());
+      }
+    }
+    size_t size() const { return size_; }
+    size_t MemoryBytes() const { return slots_.capacity() * sizeof(Slot); }
+
+   private:
+    struct Slot {
+      uint64_t hash = 0;
+      MemSeries* series = nullptr;  // nullptr: empty.
+    };
+    void Grow();
+    std::vector<Slot> slots_;  // Size is a power of two, at most half full.
+    size_t size_ = 0;
+  };
+
   mutable std::shared_mutex mu_;  // Readers shared; Add exclusive.
   // Owned series by id - 1 (ids are dense from 1).
   std::vector<std::unique_ptr<MemSeries>> series_;                   // GUARDED_BY(mu_)
-  std::unordered_map<std::string_view, MemSeries*> by_key_;          // Writer only.
+  KeyTable by_key_;                                                  // Writer only.
   std::map<std::string, std::map<std::string, Postings, std::less<>>, std::less<>>
       postings_;                                                     // GUARDED_BY(mu_)
   uint64_t next_id_ = 1;                                             // Writer only.

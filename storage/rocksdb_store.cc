@@ -464,7 +464,7 @@ std::optional<double> RocksDbStore::LookupSample(const MemSeries& series, int64_
     }
   }
   {
-    std::lock_guard lock(head_locks_.For(series.id));
+    // The writer's own view: nothing else changes the head meanwhile.
     if (series.open.num_samples() > 0 && t >= series.open.min_time() &&
         t <= series.open.max_time()) {
       if (auto v = FindInChunk(series.open.Encode(), t)) return v;
@@ -504,7 +504,6 @@ void RocksDbStore::CloseOpenChunk(MemSeries& series) {
 
 void RocksDbStore::ApplyToHead(MemSeries& series, int64_t t, double v, uint64_t seq,
                                bool in_order) {
-  std::lock_guard lock(head_locks_.For(series.id));
   if (!in_order) {
     if (series.out_of_order.empty()) series.out_of_order_first_seq = seq;
     auto it = std::lower_bound(series.out_of_order.begin(), series.out_of_order.end(), t,
@@ -537,11 +536,15 @@ Result<AppendResult> RocksDbStore::Append(const std::vector<Sample>& samples,
   std::unordered_map<std::string_view, MemSeries*> created_by_key;
   std::map<std::string, uint64_t, std::less<>> pending_counts;
   // Writer state to restore if the write fails: (series, last t, last v).
-  std::unordered_map<MemSeries*, std::pair<int64_t, uint64_t>> touched;
+  struct Undo {
+    MemSeries* series;
+    int64_t last_t;
+    uint64_t last_v_bits;
+  };
+  std::vector<Undo> touched;
   std::string record;
   record.reserve(samples.size() * 12);
   int64_t prev_t = 0;
-  std::string key;
 
   auto reject = [&](RejectReason reason, const Sample& s, std::string_view why) {
     ++result.rejected[static_cast<size_t>(reason)];
@@ -552,14 +555,30 @@ Result<AppendResult> RocksDbStore::Append(const std::vector<Sample>& samples,
     }
   };
 
-  for (const Sample& sample : samples) {
+  // Keys and hashes first, so that the index's cache misses overlap: slots
+  // are prefetched here, and each series a few samples ahead below.
+  std::string keys;
+  std::vector<std::pair<size_t, uint64_t>> key_ends(samples.size());  // (end offset, hash)
+  for (size_t i = 0; i < samples.size(); ++i) {
+    size_t start = keys.size();
+    AppendSeriesKey(samples[i].labels, &keys);
+    uint64_t hash = SeriesIndex::HashKey(std::string_view(keys).substr(start));
+    key_ends[i] = {keys.size(), hash};
+    index_.PrefetchSlot(hash);
+  }
+  constexpr size_t kPrefetchDistance = 8;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const Sample& sample = samples[i];
+    if (i + kPrefetchDistance < samples.size()) {
+      index_.PrefetchSeries(key_ends[i + kPrefetchDistance].second);
+    }
     if (std::string why = ValidateLimits(sample.labels); !why.empty()) {
       reject(RejectReason::kLabelLimit, sample, why);
       continue;
     }
-    key.clear();
-    AppendSeriesKey(sample.labels, &key);
-    MemSeries* series = index_.Find(key);
+    size_t start = i == 0 ? 0 : key_ends[i - 1].first;
+    std::string_view key(keys.data() + start, key_ends[i].first - start);
+    MemSeries* series = index_.Find(key, key_ends[i].second);
     if (series == nullptr) {
       if (auto it = created_by_key.find(key); it != created_by_key.end()) series = it->second;
     }
@@ -569,7 +588,7 @@ Result<AppendResult> RocksDbStore::Append(const std::vector<Sample>& samples,
         continue;
       }
       uint64_t id = index_.next_id() + created.size();
-      created.push_back(std::make_unique<MemSeries>(id, key));
+      created.push_back(std::make_unique<MemSeries>(id, std::string(key)));
       created_labels.push_back(&sample.labels);
       series = created.back().get();
       created_by_key.emplace(series->key, series);
@@ -588,7 +607,10 @@ Result<AppendResult> RocksDbStore::Append(const std::vector<Sample>& samples,
         reject(RejectReason::kOutOfOrder, sample, "is older than the series' newest sample");
         continue;
       case Verdict::kAppend:
-        touched.try_emplace(series, series->writer_last_t, series->writer_last_v_bits);
+        if (series->writer_batch_seq != seq) {
+          touched.push_back({series, series->writer_last_t, series->writer_last_v_bits});
+          series->writer_batch_seq = seq;
+        }
         series->writer_last_t = t;
         series->writer_last_v_bits = Bits(sample.value);
         accepted.push_back({series, t, sample.value, true});
@@ -625,9 +647,10 @@ Result<AppendResult> RocksDbStore::Append(const std::vector<Sample>& samples,
     write_options.sync = options_.sync_writes;
     Status written = FromRocks(db_->Write(write_options, &batch), "appending samples");
     if (!written.ok()) {
-      for (auto& [series, last] : touched) {
-        series->writer_last_t = last.first;
-        series->writer_last_v_bits = last.second;
+      for (const Undo& undo : touched) {
+        undo.series->writer_last_t = undo.last_t;
+        undo.series->writer_last_v_bits = undo.last_v_bits;
+        undo.series->writer_batch_seq = 0;
       }
       return written;
     }
