@@ -28,6 +28,8 @@ Result<std::unique_ptr<Collector>> Collector::Start(const CollectorConfig& confi
   c->store_ = std::move(store).value();
 
   WebOptions web_options;
+  web_options.admin_api = config.web.enable_admin_api;
+  web_options.snapshot_dir = config.storage.path + "/snapshots";
   RETURN_IF_ERROR(ParseHostPort(config.web.listen, &web_options.host, &web_options.port));
   auto web = WebServer::Start(web_options, *c->store_, *c->registry_, clock,
                               [ready = &c->ready_] { return ready->load(); });

@@ -53,6 +53,7 @@ Result<CollectorConfig> FromConfigMap(ConfigMap root) {
     return web.Error("listen", "expected host:port like 127.0.0.1:9740, got \"" +
                                    config.web.listen + "\"");
   }
+  RETURN_IF_ERROR(web.ReadBool("enable_admin_api", &config.web.enable_admin_api));
   RETURN_IF_ERROR(web.CheckUnknownKeys());
 
   // Optional so that an absent or empty section reports the key it lacks, storage.path.

@@ -29,6 +29,8 @@ struct CollectorConfig {
   struct Web {
     // host:port of the HTTP server (/metrics, /federate, /-/healthy, /-/ready).
     std::string listen = "127.0.0.1:9740";
+    // Serve the admin API (POST /api/v1/admin/tsdb/snapshot).
+    bool enable_admin_api = false;
   } web;
 
   struct Storage {

@@ -2,7 +2,12 @@
 
 #include <cmath>
 #include <map>
+#include <ctime>
+#include <filesystem>
+#include <random>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include <httplib.h>
 #include <prometheus/text_serializer.h>
@@ -26,6 +31,20 @@ std::string FormatValue(double v) {
     if (std::strtod(buf, nullptr) == v) break;
   }
   return buf;
+}
+
+// Prometheus's snapshot naming: UTC time and random hex, "20261122T004512Z-3f9a...".
+std::string SnapshotName() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm);
+  char rnd[24];
+  std::snprintf(rnd, sizeof rnd, "%016llx",
+                static_cast<unsigned long long>(std::random_device{}()) << 32 |
+                    std::random_device{}());
+  return std::string(when) + "-" + rnd;
 }
 
 }  // namespace
@@ -104,6 +123,29 @@ Result<std::unique_ptr<WebServer>> WebServer::Start(const WebOptions& options,
     for (auto& [labels, s] : merged) samples.push_back(std::move(s));
     res.set_content(RenderFederation(samples, store), kTextFormat);
   });
+
+  if (options.admin_api) {
+    srv.Post("/api/v1/admin/tsdb/snapshot", [&store, options](const httplib::Request&,
+                                                               httplib::Response& res) {
+      std::string name = SnapshotName();
+      std::string dir = options.snapshot_dir + "/" + name;
+      std::error_code ec;
+      std::filesystem::create_directories(options.snapshot_dir, ec);
+      Status status = ec ? Status::IOError("cannot create " + options.snapshot_dir + ": " +
+                                           ec.message())
+                         : store.Snapshot(dir);
+      nlohmann::json body;
+      if (status.ok()) {
+        LOG_INFO << "web: wrote storage snapshot " << dir;
+        body = {{"status", "success"}, {"data", {{"name", name}}}};
+      } else {
+        LOG_ERROR << "web: snapshot failed: " << status.ToString();
+        res.status = 500;
+        body = {{"status", "error"}, {"errorType", "internal"}, {"error", status.message()}};
+      }
+      res.set_content(body.dump(), "application/json");
+    });
+  }
 
   srv.Get("/-/healthy", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("Vitals collector is Healthy.\n", "text/plain");

@@ -24,11 +24,16 @@ struct WebOptions {
   // How far back /federate looks for a series' latest sample, as Prometheus's
   // lookback delta.
   std::chrono::milliseconds federate_lookback{std::chrono::minutes(5)};
+  // Serve POST /api/v1/admin/tsdb/snapshot, writing snapshots under
+  // `snapshot_dir` (like Prometheus's --web.enable-admin-api).
+  bool admin_api = false;
+  std::string snapshot_dir;
 };
 
 // The collector's HTTP server:
 //   GET /metrics            the registry in Prometheus text format
 //   GET /federate?match[]=  latest sample of each matching stored series
+//   POST /api/v1/admin/tsdb/snapshot   an online snapshot (admin API only)
 //   GET /-/healthy          200 while the process runs
 //   GET /-/ready            200 once `ready()` returns true, else 503
 // Serves on its own threads; Start and Stop are called from one thread.

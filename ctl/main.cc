@@ -8,6 +8,7 @@
 #include "collector/collector_config.h"
 #include "common/curve_keys.h"
 #include "common/version.h"
+#include "ctl/tsdb.h"
 
 namespace {
 
@@ -49,7 +50,31 @@ int main(int argc, char** argv) {
   generate->add_option("--name", key_name, "Base name of the files, e.g. the agent id")->required();
   generate->add_option("--dir", key_dir, "Directory to write them to")->capture_default_str();
 
+  CLI::App* tsdb = app.add_subcommand("tsdb", "Look into a collector's storage");
+  tsdb->require_subcommand(1);
+  std::string storage_dir, selector, collector_url;
+  size_t top_n = 10;
+  int64_t min_ms = INT64_MIN, max_ms = INT64_MAX;
+  CLI::App* stats = tsdb->add_subcommand(
+      "stats", "Series, samples, bytes per sample and top cardinality of a storage directory "
+               "(not one a running collector holds: use a snapshot)");
+  stats->add_option("dir", storage_dir, "storage.path or a snapshot of it")->required();
+  stats->add_option("--top", top_n, "How many metric and label names to list")
+      ->capture_default_str();
+  CLI::App* dump = tsdb->add_subcommand("dump", "Print samples: labels value timestamp_ms");
+  dump->add_option("dir", storage_dir, "storage.path or a snapshot of it")->required();
+  dump->add_option("--match", selector, "Series selector, e.g. 'up{job=\"node\"}'")->required();
+  dump->add_option("--min-time", min_ms, "Oldest timestamp, ms");
+  dump->add_option("--max-time", max_ms, "Newest timestamp, ms");
+  CLI::App* snapshot = tsdb->add_subcommand(
+      "snapshot", "Ask a running collector for an online snapshot (web.enable_admin_api)");
+  snapshot->add_option("--collector", collector_url, "e.g. http://127.0.0.1:9740")->required();
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*stats) return vitals::ctl::TsdbStats(storage_dir, top_n);
+  if (*dump) return vitals::ctl::TsdbDump(storage_dir, selector, min_ms, max_ms);
+  if (*snapshot) return vitals::ctl::TsdbSnapshot(collector_url);
 
   if (*generate) {
     auto pair = vitals::GenerateCurveKeyPair();

@@ -66,10 +66,13 @@ rocksdb::ColumnFamilyOptions ChunkCfOptions(const std::shared_ptr<rocksdb::Cache
   rocksdb::ColumnFamilyOptions cf;
   // Chunks are already dense; zstd still finds the repetition between
   // neighbouring chunks and in the keys.
+  // Large blocks let zstd see many neighbouring chunks of a series at once:
+  // on the generated fleet 32 KiB blocks give 1.35 bytes/sample, 256 KiB
+  // 1.02 (zstd levels 3 to 12 differ by under 2%). Warm reads are unchanged.
   cf.compression = rocksdb::kZSTD;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
-  table.block_size = 32 << 10;
+  table.block_size = 256 << 10;
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   return cf;
 }
@@ -107,7 +110,8 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
 
 Result<std::unique_ptr<Store>> RocksDbStore::Open(const Options& options) {
   if (options.path.empty()) return Status::InvalidArgument("storage path is empty");
-  if (options.partition_duration < std::chrono::minutes(1)) {
+  if (options.partition_duration.count() != 0 &&
+      options.partition_duration < std::chrono::minutes(1)) {
     return Status::InvalidArgument("storage partition duration must be at least 1m");
   }
   if (options.max_samples_per_chunk < 2 || options.max_samples_per_chunk > 65535) {
@@ -163,6 +167,7 @@ Result<std::unique_ptr<Store>> RocksDbStore::Open(const Options& options) {
   RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw),
                             "opening storage " + options.path));
   std::unique_ptr<RocksDbStore> store(new RocksDbStore(options, std::unique_ptr<rocksdb::DB>(raw)));
+  store->block_cache_ = cache;
   RETURN_IF_ERROR(store->Init(std::move(handles), names));
   RETURN_IF_ERROR(store->CheckLayout());
   RETURN_IF_ERROR(store->LoadIndex());
@@ -222,10 +227,22 @@ RocksDbStore::~RocksDbStore() {
 }
 
 Status RocksDbStore::CheckLayout() {
-  std::string want = "v" + std::to_string(kLayoutVersion) +
-                     " partition_ms=" + std::to_string(partition_ms_);
+  constexpr std::string_view kPrefix = "v2 partition_ms=";
   std::string have;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), default_cf_, kLayoutKey, &have);
+  if (partition_ms_ == 0) {  // Adopt the store's own layout.
+    partition_ms_ = 24 * 3600 * 1000;
+    if (s.ok() && have.starts_with(kPrefix)) {
+      try {
+        partition_ms_ = std::stoll(have.substr(kPrefix.size()));
+      } catch (const std::exception&) {
+        return Status::Corruption("storage " + options_.path + ": layout record \"" + have +
+                                  "\" is damaged");
+      }
+    }
+  }
+  std::string want = "v" + std::to_string(kLayoutVersion) +
+                     " partition_ms=" + std::to_string(partition_ms_);
   if (s.IsNotFound()) {
     rocksdb::WriteOptions wo;
     wo.sync = true;
@@ -363,9 +380,8 @@ Result<std::shared_ptr<const RocksDbStore::Partition>> RocksDbStore::GetOrCreate
   std::unique_lock lock(partitions_mu_);
   if (auto it = partitions_.find(index); it != partitions_.end()) return it->second;
   rocksdb::ColumnFamilyHandle* handle = nullptr;
-  auto cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
   RETURN_IF_ERROR(FromRocks(
-      db_->CreateColumnFamily(ChunkCfOptions(cache), PartitionName(index), &handle),
+      db_->CreateColumnFamily(ChunkCfOptions(block_cache_), PartitionName(index), &handle),
       "creating partition " + PartitionName(index)));
   auto partition = std::make_shared<const Partition>(db_.get(), handle, index);
   partitions_[index] = partition;
@@ -854,10 +870,11 @@ Status RocksDbStore::Compact() {
     RETURN_IF_ERROR(FromRocks(db_->CompactRange(options, partition->cf, nullptr, nullptr),
                               "compacting partition " + PartitionName(partition->index)));
   }
-  for (auto* cf : {series_cf_, series_meta_cf_, head_cf_}) {
+  for (auto* cf : {default_cf_, series_cf_, series_meta_cf_, metadata_cf_, head_cf_}) {
     RETURN_IF_ERROR(FromRocks(db_->CompactRange(options, cf, nullptr, nullptr), "compacting"));
   }
-  return Status::Ok();
+  // With every family flushed, RocksDB can delete its log files.
+  return FromRocks(db_->FlushWAL(true), "syncing the log");
 }
 
 Status RocksDbStore::Snapshot(const std::string& dir) {

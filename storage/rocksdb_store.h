@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 
 #include "storage/head.h"
@@ -123,6 +124,7 @@ class RocksDbStore final : public Store {
   rocksdb::ColumnFamilyHandle* metadata_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* head_cf_ = nullptr;
   int64_t partition_ms_ = 0;  // Fixed at creation (stored in the default family).
+  std::shared_ptr<rocksdb::Cache> block_cache_;  // Shared by every column family.
 
   std::mutex maintain_mu_;  // Serialises Maintain.
   std::mutex write_mu_;     // The one write path: Append, replay, Maintain's head edits.

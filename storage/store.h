@@ -51,7 +51,9 @@ struct Options {
   // --- Performance and layout ---
   // Time covered by one partition (one column family of chunks). Retention
   // drops whole partitions, so it cannot be finer than this. Fixed when the
-  // store is created: reopening with another value is InvalidArgument.
+  // store is created: reopening with another value is InvalidArgument. Zero
+  // means "whatever the store was created with" (24h for a new store), for
+  // tools that open a store they did not create.
   std::chrono::milliseconds partition_duration{std::chrono::hours(24)};
   // A head chunk is closed when it holds this many samples ...
   uint32_t max_samples_per_chunk = 240;
