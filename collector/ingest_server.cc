@@ -11,6 +11,8 @@ namespace {
 constexpr size_t kRecentSeqsPerAgent = 4096;
 constexpr std::chrono::minutes kSessionIdleExpiry{10};
 constexpr int kPollMillis = 100;
+// Batches that arrive together are stored with one write, up to this many samples.
+constexpr size_t kGroupCommitSamples = 50000;
 
 // Counts ZMTP handshake failures: peers that do not speak ZeroMQ at all, or
 // speak it wrongly. They never reach the application as messages.
@@ -126,6 +128,7 @@ void IngestServer::Run() {
       frames.erase(frames.begin());
       HandleMessage(routing_id, frames);
     }
+    CommitPending();
     while (monitor.check_event(0)) {
     }
     int64_t now = clock_.NowMillis();
@@ -247,21 +250,48 @@ void IngestServer::HandleBatch(const std::string& routing_id, const wire::Batch&
            batch.seq());
     return;
   }
+  pending_samples_ += decoded->samples.size();
+  pending_.push_back(PendingBatch{routing_id, session.agent_id, session.spool_id, batch.seq(),
+                                  std::move(decoded).value()});
+  if (pending_samples_ >= kGroupCommitSamples) CommitPending();
+}
+
+void IngestServer::CommitPending() {
+  if (pending_.empty()) return;
+  // One durable write for every batch that arrived together: the fsync is
+  // shared, and each batch is acknowledged once it is done.
+  std::vector<Sample> samples;
+  std::vector<MetricDesc> metadata;
+  samples.reserve(pending_samples_);
+  for (PendingBatch& p : pending_) {
+    std::move(p.decoded.samples.begin(), p.decoded.samples.end(), std::back_inserter(samples));
+    std::move(p.decoded.metadata.begin(), p.decoded.metadata.end(), std::back_inserter(metadata));
+  }
   auto start = std::chrono::steady_clock::now();
-  auto stored = store_.Append(decoded->samples, decoded->metadata);
+  auto stored = store_.Append(samples, metadata);
   metrics_.append_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  std::vector<PendingBatch> batches = std::move(pending_);
+  pending_.clear();
+  pending_samples_ = 0;
   if (!stored.ok()) {
-    Reject(routing_id, RejectReason::kStorageFailed, wire::Error::STORAGE_FAILED,
-           stored.status().ToString(), batch.seq());
+    for (const PendingBatch& p : batches) {
+      Reject(p.routing_id, RejectReason::kStorageFailed, wire::Error::STORAGE_FAILED,
+             stored.status().ToString(), p.seq);
+    }
     return;
   }
-  CountStorageOutcome(session.agent_id, batch.seq(), *stored);
-  metrics_.batches.Increment();
+  CountStorageOutcome(batches.front().agent_id, batches.front().seq, *stored);
   metrics_.samples.Increment(static_cast<double>(stored->appended));
-  recent_seqs.insert(batch.seq());
-  if (recent_seqs.size() > kRecentSeqsPerAgent) recent_seqs.erase(recent_seqs.begin());
-  Reply(routing_id, ack);
+  for (const PendingBatch& p : batches) {
+    metrics_.batches.Increment();
+    std::set<uint64_t>& recent_seqs = recent_seqs_[{p.agent_id, p.spool_id}];
+    recent_seqs.insert(p.seq);
+    if (recent_seqs.size() > kRecentSeqsPerAgent) recent_seqs.erase(recent_seqs.begin());
+    wire::Envelope ack = wirecodec::NewEnvelope();
+    ack.mutable_ack()->add_seqs(p.seq);
+    Reply(p.routing_id, ack);
+  }
 }
 
 void IngestServer::CountStorageOutcome(const std::string& agent_id, uint64_t seq,

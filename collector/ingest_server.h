@@ -8,9 +8,12 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
+
+#include "common/wire.h"
 
 #include "collector/collector_metrics.h"
 #include "collector/zap_handler.h"
@@ -78,7 +81,11 @@ class IngestServer {
   void Run();
   void HandleMessage(const std::string& routing_id, std::vector<zmq::message_t>& frames);
   void HandleHello(const std::string& routing_id, const wire::Hello& hello);
+  // Validates a batch and queues it for the next group commit.
   void HandleBatch(const std::string& routing_id, const wire::Batch& batch);
+  // Stores every queued batch with one Append, then acknowledges each (or
+  // answers STORAGE_FAILED to each).
+  void CommitPending();
   // Counts and logs (rate-limited) what storage did not take from a batch.
   void CountStorageOutcome(const std::string& agent_id, uint64_t seq,
                            const storage::AppendResult& result);
@@ -107,6 +114,16 @@ class IngestServer {
   // recognise a resent batch. Agents number batches persistently per spool,
   // so this is keyed by (agent id, spool id), across connections. Bounded.
   std::map<std::pair<std::string, uint64_t>, std::set<uint64_t>> recent_seqs_;
+  // Batches decoded since the last commit.
+  struct PendingBatch {
+    std::string routing_id;
+    std::string agent_id;
+    uint64_t spool_id;
+    uint64_t seq;
+    wirecodec::DecodedBatch decoded;
+  };
+  std::vector<PendingBatch> pending_;
+  size_t pending_samples_ = 0;
 };
 
 }  // namespace vitals::collector
