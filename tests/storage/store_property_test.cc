@@ -261,7 +261,7 @@ class Workload {
 
   // Runs the workload; returns a description of the first mismatch, or "".
   std::string Run() {
-    if (std::string error = Open(); !error.empty()) return error;
+    if (std::string error = Open(); !error.empty()) return Describe(error);
     for (step_ = 0; step_ < kSteps; ++step_) {
       std::string error = Step();
       if (error.empty()) error = CheckRandomQueries();
@@ -280,7 +280,7 @@ class Workload {
   std::string Open() {
     store_.reset();
     auto store = Store::Open(options_);
-    if (!store.ok()) return Describe("Open failed: " + store.status().ToString());
+    if (!store.ok()) return "Open failed: " + store.status().ToString();
     store_ = std::move(store).value();
     return "";
   }
