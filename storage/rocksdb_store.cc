@@ -43,6 +43,13 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 
 uint64_t Bits(double v) { return std::bit_cast<uint64_t>(v); }
 
+// a - b, saturated to int64's range instead of overflowing.
+int64_t SaturatingSub(int64_t a, int64_t b) {
+  int64_t out;
+  if (!__builtin_sub_overflow(a, b, &out)) return out;
+  return b > 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+}
+
 int64_t FloorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
@@ -332,7 +339,7 @@ Status RocksDbStore::ReplayLog() {
     first = false;
     std::string_view record = it->value().ToStringView();
     size_t pos = 0;
-    int64_t prev_t = 0;
+    int64_t prev_t = 0;  // Deltas wrap (unsigned), which the decoder undoes exactly.
     while (pos < record.size()) {
       uint64_t id = 0, dt = 0, bits = 0;
       if (!GetVarint64(record, &pos, &id) || !GetVarint64(record, &pos, &dt) ||
@@ -346,7 +353,8 @@ Status RocksDbStore::ReplayLog() {
                                   std::to_string(seq) + " refers to unknown series " +
                                   std::to_string(id));
       }
-      int64_t t = prev_t + UnZigZag(dt);
+      int64_t t = static_cast<int64_t>(static_cast<uint64_t>(prev_t) +
+                                       static_cast<uint64_t>(UnZigZag(dt)));
       prev_t = t;
       double v = std::bit_cast<double>(bits);
       if (seq < series->persisted_through_seq) continue;
@@ -458,7 +466,10 @@ RocksDbStore::Verdict RocksDbStore::Judge(MemSeries& series, int64_t t, double v
   }
   if (replay) return Verdict::kOutOfOrderAccepted;
   int64_t window = options_.out_of_order_window.count();
-  if (window > 0 && t >= max_time_.load() - window) return Verdict::kOutOfOrderAccepted;
+  const int64_t max_t = max_time_.load();
+  if (window > 0 && max_t != std::numeric_limits<int64_t>::min() && t >= max_t - window) {
+    return Verdict::kOutOfOrderAccepted;
+  }
   return Verdict::kTooOld;
 }
 
@@ -496,7 +507,7 @@ std::optional<double> RocksDbStore::LookupSample(const MemSeries& series, int64_
   }
   for (const auto& partition : PartitionsFor(t, t)) {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), partition->cf));
-    int64_t start = std::max(partition->index * partition_ms_, t - kMaxChunkSpanMs);
+    int64_t start = std::max(partition->index * partition_ms_, SaturatingSub(t, kMaxChunkSpanMs));
     std::string end_key = ChunkKey(series.id, t);
     for (it->Seek(ChunkKey(series.id, start)); it->Valid(); it->Next()) {
       if (it->key().compare(end_key) > 0) break;
@@ -531,7 +542,7 @@ void RocksDbStore::ApplyToHead(MemSeries& series, int64_t t, double v, uint64_t 
   if (open.num_samples() > 0 &&
       (open.num_samples() >= options_.max_samples_per_chunk ||
        PartitionOf(t) != PartitionOf(open.min_time()) ||
-       t - open.min_time() >= options_.max_chunk_age.count())) {
+       SaturatingSub(t, open.min_time()) >= options_.max_chunk_age.count())) {
     CloseOpenChunk(series);
   }
   if (open.num_samples() == 0) series.open_first_seq = seq;
@@ -636,7 +647,8 @@ Result<AppendResult> RocksDbStore::Append(const std::vector<Sample>& samples,
         break;
     }
     PutVarint64(&record, series->id);
-    PutVarint64(&record, ZigZag(t - prev_t));
+    PutVarint64(&record, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(t) -
+                                                     static_cast<uint64_t>(prev_t))));
     PutFixed64(&record, Bits(sample.value));
     prev_t = t;
   }
@@ -712,7 +724,7 @@ void RocksDbStore::FoldOutOfOrder(MemSeries& series) {
     if (encoder.num_samples() > 0 &&
         (encoder.num_samples() >= options_.max_samples_per_chunk ||
          PartitionOf(t) != PartitionOf(encoder.min_time()) ||
-         t - encoder.min_time() >= options_.max_chunk_age.count())) {
+         SaturatingSub(t, encoder.min_time()) >= options_.max_chunk_age.count())) {
       flush();
     }
     encoder.Append(t, v);
@@ -727,7 +739,10 @@ Status RocksDbStore::Maintain() {
   std::vector<FlushItem> items;
   {
     std::lock_guard write_lock(write_mu_);
-    const int64_t cutoff = max_time_.load() - options_.max_chunk_age.count();
+    const int64_t max_t = max_time_.load();
+    const int64_t cutoff = max_t == std::numeric_limits<int64_t>::min()
+                               ? max_t
+                               : max_t - options_.max_chunk_age.count();
     uint64_t head_samples = 0, head_bytes = 0, head_series = 0;
     int64_t min_head = std::numeric_limits<int64_t>::max();
     index_.ForEach([&](MemSeries& s) {
@@ -784,8 +799,10 @@ Status RocksDbStore::Maintain() {
 
 Status RocksDbStore::WriteFlushItems(std::vector<FlushItem>& items) {
   const int64_t retention = options_.retention.count();
-  const int64_t expired_before =
-      retention > 0 ? max_time_.load() - retention : std::numeric_limits<int64_t>::min();
+  const int64_t newest = max_time_.load();
+  const int64_t expired_before = retention > 0 && newest != std::numeric_limits<int64_t>::min()
+                                     ? newest - retention
+                                     : std::numeric_limits<int64_t>::min();
   rocksdb::WriteBatch batch;
   auto write = [&]() -> Status {
     if (batch.Count() == 0) return Status::Ok();

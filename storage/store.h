@@ -182,8 +182,8 @@ class Store {
                                                     int64_t max_time_ms) const = 0;
 
   // For every series matching all `matchers`, the newest sample with a
-  // timestamp in [min_time_ms, max_time_ms] that is not a staleness marker.
-  // Ordered by label set.
+  // timestamp in [min_time_ms, max_time_ms], staleness markers included (the
+  // caller decides what an ended series means). Ordered by label set.
   virtual Result<std::vector<Sample>> SelectLatest(const std::vector<Matcher>& matchers,
                                                    int64_t min_time_ms,
                                                    int64_t max_time_ms) const = 0;
