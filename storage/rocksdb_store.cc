@@ -309,6 +309,7 @@ Status RocksDbStore::LoadIndex() {
     if (series->persisted_max_t > cur) max_time_ = series->persisted_max_t;
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "loading series_meta"));
+  RETURN_IF_ERROR(CheckNewestPartitionExists());
 
   std::unique_lock meta_lock(metadata_mu_);
   it.reset(db_->NewIterator(rocksdb::ReadOptions(), metadata_cf_));
@@ -322,6 +323,24 @@ Status RocksDbStore::LoadIndex() {
         MetricDesc{it->key().ToString(), static_cast<MetricType>(v[0]), std::string(v.substr(1))};
   }
   return FromRocks(it->status(), "loading metadata");
+}
+
+// series_meta says up to when series are on disk; the partition holding the
+// newest of those must exist unless retention dropped it. A missing one means
+// RocksDB lost column families (a damaged MANIFEST), which would otherwise
+// open as an empty store.
+Status RocksDbStore::CheckNewestPartitionExists() {
+  const int64_t newest = max_time_.load();
+  if (newest == std::numeric_limits<int64_t>::min()) return Status::Ok();
+  const int64_t index = PartitionOf(newest);
+  const int64_t retention = options_.retention.count();
+  if (partitions_.contains(index)) return Status::Ok();
+  if (retention > 0 && (index + 1) * partition_ms_ <= SaturatingSub(newest, retention)) {
+    return Status::Ok();
+  }
+  return Status::Corruption("storage " + options_.path + ": partition " + PartitionName(index) +
+                            ", which holds samples up to " + std::to_string(newest) +
+                            " according to series_meta, is missing (damaged MANIFEST?)");
 }
 
 Status RocksDbStore::ReplayLog() {

@@ -95,6 +95,7 @@ class RocksDbStore final : public Store {
               const std::vector<std::string>& names);
   Status CheckLayout();
   Status LoadIndex();
+  Status CheckNewestPartitionExists();
   Status ReplayLog();
 
   int64_t PartitionOf(int64_t t) const;

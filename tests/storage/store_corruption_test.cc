@@ -395,13 +395,18 @@ TEST_F(StoreCorruptionTest, GarbageInManifestFailsOpen) {
 // chunks_* families (and their data) are gone, and the store opens with its
 // series index intact but no samples, without any error. The store could
 // notice, since series_meta says which series have chunks on disk.
-TEST_F(StoreCorruptionTest, DISABLED_TruncatedManifestFailsOpenOrKeepsTheData) {
+TEST_F(StoreCorruptionTest, TruncatedManifestFailsOpenOrKeepsTheData) {
   WriteData();
   std::filesystem::path manifest = FindManifest(dir_ / "db");
   ASSERT_FALSE(manifest.empty());
   std::filesystem::resize_file(manifest, std::filesystem::file_size(manifest) / 2);
   auto store = Store::Open(StoreOptions());
-  if (!store.ok()) return;  // A clear failure is fine.
+  if (!store.ok()) {  // A clear failure is fine.
+    EXPECT_EQ(store.status().code(), Status::Code::kCorruption) << store.status().ToString();
+    EXPECT_NE(store.status().message().find("MANIFEST"), std::string::npos)
+        << store.status().ToString();
+    return;
+  }
   auto matchers = ParseSeriesSelector("node_load1");
   ASSERT_TRUE(matchers.ok());
   auto latest = (*store)->SelectLatest(*matchers, kMinTime, kMaxTime);
