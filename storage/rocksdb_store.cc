@@ -26,6 +26,8 @@ constexpr char kMetadataCf[] = "metadata";
 constexpr char kHeadCf[] = "head";
 constexpr std::string_view kPartitionPrefix = "chunks_";
 constexpr char kLayoutKey[] = "layout";
+// Partitions below this index (8 bytes, ordered) were dropped by retention.
+constexpr char kDroppedBeforeKey[] = "dropped_before";
 constexpr int kLayoutVersion = 2;
 // No chunk spans more than this, so a reader seeks this far before its range.
 constexpr int64_t kMaxChunkSpanMs = 2 * 3600 * 1000;
@@ -336,6 +338,12 @@ Status RocksDbStore::CheckNewestPartitionExists() {
   const int64_t retention = options_.retention.count();
   if (partitions_.contains(index)) return Status::Ok();
   if (retention > 0 && (index + 1) * partition_ms_ <= SaturatingSub(newest, retention)) {
+    return Status::Ok();
+  }
+  // Retention may have dropped it, measured from newer samples still in the log.
+  std::string dropped;
+  if (db_->Get(rocksdb::ReadOptions(), default_cf_, kDroppedBeforeKey, &dropped).ok() &&
+      dropped.size() == 8 && index < TimeFromOrdered(GetBigEndian64(dropped.data()))) {
     return Status::Ok();
   }
   return Status::Corruption("storage " + options_.path + ": partition " + PartitionName(index) +
@@ -875,6 +883,11 @@ Status RocksDbStore::ApplyRetention() {
       it = partitions_.erase(it);
     }
   }
+  if (expired.empty()) return Status::Ok();
+  // Remembered so that opening does not mistake a dropped partition for a lost one.
+  RETURN_IF_ERROR(FromRocks(db_->Put(rocksdb::WriteOptions(), default_cf_, kDroppedBeforeKey,
+                                     BigEndianKey(OrderedTime(expired.back()->index + 1))),
+                            "recording retention"));
   for (const auto& partition : expired) {
     // Readers holding the partition keep its handle; RocksDB deletes the
     // files once the last one lets go.

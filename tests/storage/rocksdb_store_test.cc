@@ -590,6 +590,17 @@ TEST_F(RetentionStoreTest, WholePartitionsOlderThanRetentionAreDropped) {
   EXPECT_EQ(Range("x"), "x 240000=4 300000=5 360000=6\n");
 }
 
+TEST_F(RetentionStoreTest, ReopensAfterRetentionDroppedEveryPartitionOnDisk) {
+  for (int minute = 0; minute < 3; ++minute) Append({MakeSample("x", {}, minute * 60000, minute)});
+  Append({MakeSample("x", {}, 3 * 3600 * 1000, 1)});  // Closes the old chunk by age.
+  Maintain();
+  // Only in the log: a sample far ahead makes retention drop every partition on disk.
+  Append({MakeSample("y", {}, 10 * 3600 * 1000, 10)});
+  Maintain();
+  Reopen();
+  EXPECT_EQ(Range("{__name__=~\"x|y\"}"), "y 36000000=10\n");
+}
+
 TEST_F(StoreTest, LimitsRejectSeriesBeyondPerMetricAndPerAgentCounts) {
   Options options = StoreOptions();
   options.limits.max_series_per_metric = 2;
