@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,13 @@ inline uint64_t GetBigEndian64(const char* in) {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(in[i]);
   return v;
+}
+
+// a - b, saturated to int64's range instead of overflowing.
+inline int64_t SaturatingSub(int64_t a, int64_t b) {
+  int64_t out;
+  if (!__builtin_sub_overflow(a, b, &out)) return out;
+  return b > 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
 }
 
 inline uint64_t OrderedTime(int64_t t) { return static_cast<uint64_t>(t) ^ (1ULL << 63); }

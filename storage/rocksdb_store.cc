@@ -29,8 +29,6 @@ constexpr char kLayoutKey[] = "layout";
 // Partitions below this index (8 bytes, ordered) were dropped by retention.
 constexpr char kDroppedBeforeKey[] = "dropped_before";
 constexpr int kLayoutVersion = 2;
-// No chunk spans more than this, so a reader seeks this far before its range.
-constexpr int64_t kMaxChunkSpanMs = 2 * 3600 * 1000;
 // Maintenance writes chunks in RocksDB batches of about this size.
 constexpr size_t kFlushBatchBytes = 4 << 20;
 
@@ -44,13 +42,6 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 }
 
 uint64_t Bits(double v) { return std::bit_cast<uint64_t>(v); }
-
-// a - b, saturated to int64's range instead of overflowing.
-int64_t SaturatingSub(int64_t a, int64_t b) {
-  int64_t out;
-  if (!__builtin_sub_overflow(a, b, &out)) return out;
-  return b > 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
-}
 
 int64_t FloorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;

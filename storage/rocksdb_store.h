@@ -33,6 +33,10 @@ namespace vitals::storage {
 // partition and deletes the log records they made redundant.
 class RocksDbStore final : public Store {
  public:
+  // No chunk spans more than this (cut on write), so a reader seeks this far
+  // before its range and no further.
+  static constexpr int64_t kMaxChunkSpanMs = 2 * 3600 * 1000;
+
   static Result<std::unique_ptr<Store>> Open(const Options& options);
   ~RocksDbStore() override;
 

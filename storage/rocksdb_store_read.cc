@@ -10,9 +10,6 @@
 namespace vitals::storage {
 namespace {
 
-// No chunk spans more than this (rocksdb_store.cc enforces it on write).
-constexpr int64_t kMaxChunkSpanMs = 2 * 3600 * 1000;
-
 std::string Origin(const MemSeries& series) {
   Labels labels;
   LabelsFromSeriesKey(series.key, &labels);
@@ -101,9 +98,7 @@ Status RocksDbStore::ReadDiskChunks(const MemSeries& series, const PartitionList
     auto& it = (*iterators)[i];
     if (!it) it.reset(db_->NewIterator(rocksdb::ReadOptions(), partition.cf));
     int64_t partition_start = partition.index * partition_ms_;
-    int64_t from = min_time <= std::numeric_limits<int64_t>::min() + kMaxChunkSpanMs
-                       ? partition_start
-                       : std::max(partition_start, min_time - kMaxChunkSpanMs);
+    int64_t from = std::max(partition_start, SaturatingSub(min_time, kMaxChunkSpanMs));
     std::string end_key = ChunkKey(series.id, max_time);
     for (it->Seek(ChunkKey(series.id, from)); it->Valid(); it->Next()) {
       if (it->key().compare(end_key) > 0) break;

@@ -82,42 +82,31 @@ bool MergedSampleIterator::Next() {
 
 bool MergedSampleIterator::NextSequential() {
   while (true) {
+    bool positioned;
     if (current_) {
-      if (current_->Next()) {
-        if (current_->t() > max_time_) {
-          current_.reset();
-          next_chunk_ = data_.chunks.size();
-          return false;
-        }
-        t_ = current_->t();
-        v_ = current_->v();
-        return true;
-      }
+      positioned = current_->Next();
+    } else {
+      if (next_chunk_ >= data_.chunks.size()) return false;
+      current_.emplace(data_.chunks[next_chunk_++]);
+      // Seek lands on the chunk's first sample >= min_time.
+      positioned = min_time_ > std::numeric_limits<int64_t>::min() ? current_->Seek(min_time_)
+                                                                    : current_->Next();
+    }
+    if (!positioned) {
       if (!current_->status().ok()) {
         return Fail(Status::Corruption(data_.origin + ": " + current_->status().message()));
       }
       current_.reset();
+      continue;
     }
-    if (next_chunk_ >= data_.chunks.size()) return false;
-    current_.emplace(data_.chunks[next_chunk_++]);
-    if (min_time_ > std::numeric_limits<int64_t>::min()) {
-      // Seek lands on the first sample >= min_time; report it directly.
-      if (!current_->Seek(min_time_)) {
-        if (!current_->status().ok()) {
-          return Fail(Status::Corruption(data_.origin + ": " + current_->status().message()));
-        }
-        current_.reset();
-        continue;
-      }
-      if (current_->t() > max_time_) {
-        current_.reset();
-        next_chunk_ = data_.chunks.size();
-        return false;
-      }
-      t_ = current_->t();
-      v_ = current_->v();
-      return true;
+    if (current_->t() > max_time_) {  // Chunks are in time order: nothing further qualifies.
+      current_.reset();
+      next_chunk_ = data_.chunks.size();
+      return false;
     }
+    t_ = current_->t();
+    v_ = current_->v();
+    return true;
   }
 }
 
