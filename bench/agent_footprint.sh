@@ -20,6 +20,7 @@
 #   --no-fsync runs the agent with spool.fsync: false, to show what durability
 #   against power loss costs.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build_dir="$script_dir/../build"
@@ -27,11 +28,6 @@ cycles=60
 spool_fsync=true
 node_exporter=/usr/bin/prometheus-node-exporter
 warmup_s=3
-
-usage() {
-  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
-  exit "${1:-0}"
-}
 
 while (($#)); do
   case "$1" in
@@ -67,23 +63,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# A TCP port nobody listens on, not handed out before by this script.
-used_ports=" "
-free_port() {
-  local port
-  for _ in {1..200}; do
-    port=$((20000 + RANDOM % 40000))
-    [[ "$used_ports" == *" $port "* ]] && continue
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      used_ports+="$port "
-      echo "$port"
-      return
-    fi
-  done
-  echo "no free port found" >&2
-  exit 1
-}
 
 # Waits up to 10 s for `url` to answer.
 wait_http() {
@@ -128,8 +107,8 @@ alive() {
 }
 
 ingest_port=$(free_port)
-web_port=$(free_port)
-ne_port=$(free_port)
+web_port=$(free_port "$ingest_port")
+ne_port=$(free_port "$ingest_port" "$web_port")
 
 cat >"$tmp/collector.yml" <<EOF
 ingest:

@@ -31,6 +31,7 @@
 #   Defaults: 100 agents x 1000 series x 60 rounds (6 M samples), window 4,
 #   4 connections, 1 repetition, 1800 s timeout per run.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir="$root/build"
@@ -44,11 +45,6 @@ repeat=1
 timeout_s=1800
 keep=0
 vm_bin=/usr/bin/victoria-metrics
-
-usage() {
-  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
-  exit "${1:-0}"
-}
 
 while (($#)); do
   case "$1" in
@@ -95,15 +91,6 @@ trap 'exit 130' INT TERM
 log() { echo "[$(date +%T)] $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-free_port() {
-  local port
-  for _ in {1..200}; do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
-  done
-  die "no free port found"
-}
-
 # wait_http URL SECONDS PID: until URL answers 2xx; fails if PID exits first.
 wait_http() {
   local url=$1 deadline=$((SECONDS + $2)) pid=$3
@@ -143,8 +130,7 @@ load_args=(--agents "$agents" --series "$series" --rounds "$rounds" --start-ms "
 run_vitals() {
   local dir=$1 ingest_port web_port pid out rc=0
   ingest_port=$(free_port)
-  web_port=$(free_port)
-  while [[ "$web_port" == "$ingest_port" ]]; do web_port=$(free_port); done
+  web_port=$(free_port "$ingest_port")
   mkdir -p "$dir"
   cat >"$dir/collector.yml" <<YML
 ingest: {listen: "tcp://127.0.0.1:$ingest_port"}

@@ -11,6 +11,7 @@
 #
 # Usage: bench/replay_after_outage.sh [--build DIR] [--batches N] [--replay-rate N]
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir="$root/build"
@@ -44,18 +45,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  local port
-  for _ in {1..200}; do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
-  done
-  echo "no free port found" >&2
-  exit 1
-}
 ingest_port=$(free_port)
-web_port=$(free_port)
-while [[ "$web_port" == "$ingest_port" ]]; do web_port=$(free_port); done
+web_port=$(free_port "$ingest_port")
 
 cat >"$tmp/collector.yml" <<YML
 ingest: {listen: "tcp://127.0.0.1:$ingest_port"}
