@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 
 namespace vitals::collector {
@@ -146,6 +147,49 @@ TEST(CollectorConfigTest, RejectsYamlSyntaxErrorWithLine) {
 TEST(CollectorConfigTest, RejectsTopLevelList) {
   EXPECT_EQ(ErrorOf("- storage\n"),
             "collector.yml:1: the top level must be a mapping of keys to values");
+}
+
+TEST(CollectorConfigTest, ReadsStorageEngineKeys) {
+  auto config = ParseCollectorConfig(
+      "web:\n  enable_admin_api: true\n"
+      "storage:\n  path: /d\n  retention: 30d\n  partition_duration: 2h\n"
+      "  out_of_order_window: 5m\n  limits:\n    max_series_per_agent: 5000\n"
+      "    max_series_per_metric: 700\n    max_label_count: 20\n"
+      "    max_label_name_length: 100\n    max_label_value_length: 1000\n",
+      "collector.yml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_TRUE(config->web.enable_admin_api);
+  const CollectorConfig::Storage& st = config->storage;
+  EXPECT_EQ(st.retention, std::chrono::hours(24 * 30));
+  EXPECT_EQ(st.partition_duration, std::chrono::hours(2));
+  EXPECT_EQ(st.out_of_order_window, std::chrono::minutes(5));
+  EXPECT_EQ(st.max_series_per_agent, 5000u);
+  EXPECT_EQ(st.max_series_per_metric, 700u);
+  EXPECT_EQ(st.max_label_count, 20);
+  EXPECT_EQ(st.max_label_name_length, 100);
+  EXPECT_EQ(st.max_label_value_length, 1000);
+}
+
+TEST(CollectorConfigTest, RetentionShorterThanPartitionIsRefused) {
+  EXPECT_EQ(ErrorOf("storage:\n  path: /d\n  retention: 1h\n"),
+            "collector.yml:3: storage.retention: must be 0 (keep everything) or at least "
+            "partition_duration, since whole partitions are dropped");
+}
+
+TEST(CollectorConfigTest, PartitionDurationBelowOneMinuteIsRefused) {
+  EXPECT_EQ(ErrorOf("storage:\n  path: /d\n  partition_duration: 30s\n  retention: 0s\n"),
+            "collector.yml:3: storage.partition_duration: must be at least 1m");
+}
+
+TEST(CollectorConfigTest, NegativeLimitIsRefusedAtItsLine) {
+  EXPECT_EQ(ErrorOf("storage:\n  path: /d\n  limits:\n    max_series_per_agent: -1\n"),
+            "collector.yml:4: storage.limits.max_series_per_agent: must be a number from 0 (no "
+            "limit) to 4294967295");
+}
+
+TEST(CollectorConfigTest, UnknownLimitIsRefused) {
+  EXPECT_EQ(ErrorOf("storage:\n  path: /d\n  limits:\n    max_series: 5\n"),
+            "collector.yml:4: storage.limits.max_series: unknown key");
 }
 
 TEST(ParseHostPortTest, SplitsHostAndPort) {
