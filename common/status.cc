@@ -13,6 +13,8 @@ std::string_view CodeName(Status::Code code) {
     case Status::Code::kResourceExhausted: return "ResourceExhausted";
     case Status::Code::kFailedPrecondition: return "FailedPrecondition";
     case Status::Code::kInternal: return "Internal";
+    case Status::Code::kDeadlineExceeded: return "DeadlineExceeded";
+    case Status::Code::kCancelled: return "Cancelled";
   }
   return "Unknown";
 }

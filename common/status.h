@@ -24,6 +24,8 @@ class [[nodiscard]] Status {
     kResourceExhausted,
     kFailedPrecondition,
     kInternal,
+    kDeadlineExceeded,  // An operation ran out of its time budget.
+    kCancelled,         // The caller gave up on the operation.
   };
 
   Status() = default;
@@ -40,6 +42,10 @@ class [[nodiscard]] Status {
     return {Code::kFailedPrecondition, std::move(msg)};
   }
   static Status Internal(std::string msg) { return {Code::kInternal, std::move(msg)}; }
+  static Status DeadlineExceeded(std::string msg) {
+    return {Code::kDeadlineExceeded, std::move(msg)};
+  }
+  static Status Cancelled(std::string msg) { return {Code::kCancelled, std::move(msg)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
