@@ -108,6 +108,11 @@ Status ValidateSeriesLabels(const Labels& labels) {
   return Status::Ok();
 }
 
+Status CanonicalizeAndValidate(Labels* labels) {
+  Canonicalize(labels);
+  return ValidateSeriesLabels(*labels);
+}
+
 std::string EscapeLabelValue(std::string_view value) {
   std::string out;
   out.reserve(value.size());

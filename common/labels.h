@@ -35,6 +35,11 @@ void SetLabel(Labels* labels, std::string_view name, std::string_view value);
 // duplicate names, values valid UTF-8. InvalidArgument names the culprit.
 Status ValidateSeriesLabels(const Labels& labels);
 
+// Canonicalizes labels that arrived in any order (remote write, imported
+// files), then applies ValidateSeriesLabels: the check every ingest path
+// makes before storage sees a series.
+Status CanonicalizeAndValidate(Labels* labels);
+
 bool IsValidMetricName(std::string_view name);
 bool IsValidLabelName(std::string_view name);
 bool IsValidUtf8(std::string_view text);
