@@ -1,5 +1,8 @@
 #include "collector/collector_metrics.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include "common/version.h"
 
 namespace vitals::collector {
@@ -79,7 +82,26 @@ CollectorMetrics::CollectorMetrics(prometheus::Registry& registry)
       disk_bytes(NewGauge(registry, "vitals_storage_disk_bytes",
                           "Size of storage's SST files.")),
       max_time(NewGauge(registry, "vitals_storage_newest_sample_timestamp_seconds",
-                        "Timestamp of the newest sample stored.")) {
+                        "Timestamp of the newest sample stored.")),
+      remote_write_requests_family(prometheus::BuildCounter()
+                                       .Name("vitals_remote_write_requests_total")
+                                       .Help("Prometheus remote_write requests received, by "
+                                             "HTTP status answered.")
+                                       .Register(registry)),
+      remote_write_samples(NewCounter(registry, "vitals_remote_write_samples_total",
+                                      "Samples received through remote_write and stored "
+                                      "durably.")),
+      remote_write_exemplars_ignored(NewCounter(registry,
+                                                "vitals_remote_write_exemplars_ignored_total",
+                                                "Exemplars received through remote_write; not "
+                                                "stored.")),
+      remote_write_histograms_ignored(NewCounter(
+          registry, "vitals_remote_write_histograms_ignored_total",
+          "Native histogram samples received through remote_write; not stored.")) {
+  for (size_t i = 0; i < std::size(kRemoteWriteCodes); ++i) {
+    remote_write_requests[i] =
+        &remote_write_requests_family.Add({{"code", std::to_string(kRemoteWriteCodes[i])}});
+  }
   for (storage::RejectReason reason : storage::kAllRejectReasons) {
     samples_rejected[static_cast<size_t>(reason)] = &samples_rejected_family.Add(
         {{"reason", std::string(storage::RejectReasonName(reason))}});
@@ -104,6 +126,33 @@ void CollectorMetrics::SetStorageStats(const storage::Stats& stats) {
   partitions.Set(static_cast<double>(stats.partitions));
   disk_bytes.Set(static_cast<double>(stats.disk_bytes));
   max_time.Set(static_cast<double>(stats.max_time_ms) / 1000.0);
+}
+
+void CollectorMetrics::CountStorageOutcome(const storage::AppendResult& result) {
+  duplicate_samples.Increment(static_cast<double>(result.duplicates));
+  if (result.rejected_total() == 0) return;
+  for (storage::RejectReason reason : storage::kAllRejectReasons) {
+    if (uint64_t n = result.rejected_for(reason)) {
+      samples_rejected[static_cast<size_t>(reason)]->Increment(static_cast<double>(n));
+    }
+  }
+}
+
+prometheus::Counter& CollectorMetrics::RemoteWriteRequests(int code) {
+  const auto* it = std::find(std::begin(kRemoteWriteCodes), std::end(kRemoteWriteCodes), code);
+  if (it == std::end(kRemoteWriteCodes)) std::abort();  // A status the receiver never answers.
+  return *remote_write_requests[static_cast<size_t>(it - std::begin(kRemoteWriteCodes))];
+}
+
+Result<storage::AppendResult> AppendCounted(storage::Store& store, CollectorMetrics& metrics,
+                                            const std::vector<Sample>& samples,
+                                            const std::vector<MetricDesc>& metadata) {
+  auto start = std::chrono::steady_clock::now();
+  auto stored = store.Append(samples, metadata);
+  metrics.append_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  if (stored.ok()) metrics.CountStorageOutcome(*stored);
+  return stored;
 }
 
 }  // namespace vitals::collector

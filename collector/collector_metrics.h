@@ -29,6 +29,10 @@ enum class RejectReason {
 inline constexpr int kNumRejectReasons = 9;
 std::string_view RejectReasonName(RejectReason reason);
 
+// The HTTP statuses the remote_write receiver answers with; the `code` label
+// of vitals_remote_write_requests_total.
+inline constexpr int kRemoteWriteCodes[] = {204, 400, 413, 415, 500};
+
 // The collector's own metrics, declared once and held by reference on hot paths.
 // prometheus-cpp metrics are thread-safe.
 struct CollectorMetrics {
@@ -53,13 +57,32 @@ struct CollectorMetrics {
   prometheus::Gauge& partitions;           // vitals_storage_partitions
   prometheus::Gauge& disk_bytes;           // vitals_storage_disk_bytes
   prometheus::Gauge& max_time;             // vitals_storage_newest_sample_timestamp_seconds
+  prometheus::Family<prometheus::Counter>& remote_write_requests_family;
+  // vitals_remote_write_requests_total{code}, by index in kRemoteWriteCodes.
+  std::array<prometheus::Counter*, std::size(kRemoteWriteCodes)> remote_write_requests;
+  prometheus::Counter& remote_write_samples;     // vitals_remote_write_samples_total
+  prometheus::Counter& remote_write_exemplars_ignored;   // vitals_remote_write_exemplars_ignored_total
+  prometheus::Counter& remote_write_histograms_ignored;  // vitals_remote_write_histograms_ignored_total
 
   // Sets the storage gauges from `stats`.
   void SetStorageStats(const storage::Stats& stats);
+
+  // Counts the duplicates and the rejections (by reason) of one Append.
+  void CountStorageOutcome(const storage::AppendResult& result);
+
+  // REQUIRES: `code` is in kRemoteWriteCodes.
+  prometheus::Counter& RemoteWriteRequests(int code);
 
   prometheus::Counter& Rejected(RejectReason reason) {
     return *rejected[static_cast<int>(reason)];
   }
 };
+
+// Appends to `store` the way every ingest path does (agent batches, remote
+// write): times the write in append_seconds and counts duplicates and
+// rejections. Returns what Store::Append returns.
+Result<storage::AppendResult> AppendCounted(storage::Store& store, CollectorMetrics& metrics,
+                                            const std::vector<Sample>& samples,
+                                            const std::vector<MetricDesc>& metadata);
 
 }  // namespace vitals::collector

@@ -267,10 +267,7 @@ void IngestServer::CommitPending() {
     std::move(p.decoded.samples.begin(), p.decoded.samples.end(), std::back_inserter(samples));
     std::move(p.decoded.metadata.begin(), p.decoded.metadata.end(), std::back_inserter(metadata));
   }
-  auto start = std::chrono::steady_clock::now();
-  auto stored = store_.Append(samples, metadata);
-  metrics_.append_seconds.Observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  auto stored = AppendCounted(store_, metrics_, samples, metadata);
   std::vector<PendingBatch> batches = std::move(pending_);
   pending_.clear();
   pending_samples_ = 0;
@@ -281,7 +278,7 @@ void IngestServer::CommitPending() {
     }
     return;
   }
-  CountStorageOutcome(batches.front().agent_id, batches.front().seq, *stored);
+  LogStorageRejections(batches.front().agent_id, batches.front().seq, *stored);
   metrics_.samples.Increment(static_cast<double>(stored->appended));
   for (const PendingBatch& p : batches) {
     metrics_.batches.Increment();
@@ -294,15 +291,9 @@ void IngestServer::CommitPending() {
   }
 }
 
-void IngestServer::CountStorageOutcome(const std::string& agent_id, uint64_t seq,
-                                       const storage::AppendResult& result) {
-  metrics_.duplicate_samples.Increment(static_cast<double>(result.duplicates));
+void IngestServer::LogStorageRejections(const std::string& agent_id, uint64_t seq,
+                                         const storage::AppendResult& result) {
   if (result.rejected_total() == 0) return;
-  for (storage::RejectReason reason : storage::kAllRejectReasons) {
-    if (uint64_t n = result.rejected_for(reason)) {
-      metrics_.samples_rejected[static_cast<size_t>(reason)]->Increment(static_cast<double>(n));
-    }
-  }
   // The batch is still acknowledged: resending it would be refused the same way.
   uint64_t suppressed = 0;
   if (log_limiter_.Allow("storage_rejected_samples", &suppressed)) {

@@ -86,9 +86,10 @@ class IngestServer {
   // Stores every queued batch with one Append, then acknowledges each (or
   // answers STORAGE_FAILED to each).
   void CommitPending();
-  // Counts and logs (rate-limited) what storage did not take from a batch.
-  void CountStorageOutcome(const std::string& agent_id, uint64_t seq,
-                           const storage::AppendResult& result);
+  // Logs (rate-limited) what storage did not take from a batch; AppendCounted
+  // counted it.
+  void LogStorageRejections(const std::string& agent_id, uint64_t seq,
+                            const storage::AppendResult& result);
   void Reject(const std::string& routing_id, RejectReason reason, wire::Error::Code code,
               const std::string& detail, uint64_t seq);
   void Reply(const std::string& routing_id, const wire::Envelope& envelope);
