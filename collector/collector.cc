@@ -1,6 +1,7 @@
 #include "collector/collector.h"
 
 #include "common/log.h"
+#include "common/units.h"
 #include "common/version.h"
 
 namespace vitals::collector {
@@ -27,11 +28,28 @@ Result<std::unique_ptr<Collector>> Collector::Start(const CollectorConfig& confi
   if (!store.ok()) return store.status().WithContext("storage");
   c->store_ = std::move(store).value();
 
+  promql::EngineOptions engine_options;
+  engine_options.lookback_delta = config.query.lookback_delta;
+  engine_options.max_samples = static_cast<uint64_t>(config.query.max_samples);
+  engine_options.timeout = config.query.timeout;
+  c->engine_ = std::make_unique<promql::Engine>(engine_options, clock);
+
   WebOptions web_options;
   web_options.admin_api = config.web.enable_admin_api;
   web_options.snapshot_dir = config.storage.path + "/snapshots";
+  web_options.federate_lookback = config.query.lookback_delta;
+  web_options.api.storage_retention = FormatDuration(config.storage.retention);
+  web_options.api.flags = {
+      {"query.lookback-delta", FormatDuration(config.query.lookback_delta)},
+      {"query.max-samples", std::to_string(config.query.max_samples)},
+      {"query.timeout", FormatDuration(config.query.timeout)},
+      {"storage.tsdb.path", config.storage.path},
+      {"storage.tsdb.retention.time", FormatDuration(config.storage.retention)},
+      {"web.enable-admin-api", config.web.enable_admin_api ? "true" : "false"},
+      {"web.listen-address", config.web.listen},
+  };
   RETURN_IF_ERROR(ParseHostPort(config.web.listen, &web_options.host, &web_options.port));
-  auto web = WebServer::Start(web_options, *c->store_, *c->registry_, clock,
+  auto web = WebServer::Start(web_options, *c->store_, *c->engine_, *c->registry_, clock,
                               [ready = &c->ready_] { return ready->load(); });
   if (!web.ok()) return web.status().WithContext("web");
   c->web_ = std::move(web).value();
@@ -60,6 +78,7 @@ void Collector::Stop() {
   if (web_) web_->Stop();
   ingest_.reset();
   web_.reset();
+  engine_.reset();
   store_.reset();
 }
 

@@ -10,11 +10,13 @@
 #include "collector/web_server.h"
 #include "common/clock.h"
 #include "common/status.h"
+#include "rules/promql/engine.h"
 #include "storage/store.h"
 
 namespace vitals::collector {
 
-// A running collector: storage, the ingest socket and the web server, wired
+// A running collector: storage, the query engine, the ingest socket and the
+// web server, wired
 // together from a CollectorConfig. Start and Stop from one thread.
 class Collector {
  public:
@@ -39,6 +41,7 @@ class Collector {
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<CollectorMetrics> metrics_;
   std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<promql::Engine> engine_;
   std::unique_ptr<IngestServer> ingest_;
   std::unique_ptr<WebServer> web_;
   std::atomic<bool> ready_{false};

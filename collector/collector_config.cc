@@ -92,6 +92,16 @@ Result<CollectorConfig> FromConfigMap(ConfigMap root) {
   RETURN_IF_ERROR(limits.CheckUnknownKeys());
   RETURN_IF_ERROR(storage.CheckUnknownKeys());
 
+  ASSIGN_OR_RETURN(ConfigMap query, root.ReadMap("query"));
+  CollectorConfig::Query& q = config.query;
+  RETURN_IF_ERROR(query.ReadDuration("lookback_delta", &q.lookback_delta));
+  RETURN_IF_ERROR(query.ReadInt("max_samples", &q.max_samples));
+  RETURN_IF_ERROR(query.ReadDuration("timeout", &q.timeout));
+  if (q.lookback_delta.count() <= 0) return query.Error("lookback_delta", "must be positive");
+  if (q.max_samples <= 0) return query.Error("max_samples", "must be a positive number");
+  if (q.timeout.count() <= 0) return query.Error("timeout", "must be positive");
+  RETURN_IF_ERROR(query.CheckUnknownKeys());
+
   ASSIGN_OR_RETURN(ConfigMap log, root.ReadMap("log"));
   std::string level = "info";
   RETURN_IF_ERROR(log.ReadString("level", &level));

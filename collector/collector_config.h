@@ -50,6 +50,17 @@ struct CollectorConfig {
     int64_t max_label_value_length = 4096;
   } storage;
 
+  // The PromQL engine behind /api/v1/query and /api/v1/query_range, with
+  // Prometheus's --query.* flags' defaults.
+  struct Query {
+    // How far back an instant selector looks for a sample.
+    std::chrono::milliseconds lookback_delta{std::chrono::minutes(5)};
+    // Most samples one query may hold in memory at once.
+    int64_t max_samples = 50'000'000;
+    // Longest a query may run; a request's timeout parameter can only shorten it.
+    std::chrono::milliseconds timeout{std::chrono::minutes(2)};
+  } query;
+
   LogLevel log_level = LogLevel::kInfo;
 };
 

@@ -33,6 +33,29 @@ std::string FormatValue(double v) {
   return buf;
 }
 
+// The request's parameters in Go's http.Request.Form order: a form-encoded
+// POST body first, then the URL query.
+Form FormOf(const httplib::Request& req) {
+  Form form;
+  auto add_all = [&form](const std::string& text) {
+    httplib::Params params;
+    httplib::detail::parse_query_text(text, params);
+    for (auto& [name, value] : params) form.Add(name, value);
+  };
+  if (req.method == "POST" &&
+      req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0) {
+    add_all(req.body);
+  }
+  size_t query = req.target.find('?');
+  if (query != std::string::npos) add_all(req.target.substr(query + 1));
+  return form;
+}
+
+void Reply(httplib::Response& res, ApiResponse api) {
+  res.status = api.status;
+  if (api.status != 204) res.set_content(std::move(api.body), "application/json");
+}
+
 // Prometheus's snapshot naming: UTC time and random hex, "20261122T004512Z-3f9a...".
 std::string SnapshotName() {
   std::time_t now = std::time(nullptr);
@@ -74,6 +97,7 @@ std::string RenderFederation(const std::vector<Sample>& samples, const storage::
 
 Result<std::unique_ptr<WebServer>> WebServer::Start(const WebOptions& options,
                                                     storage::Store& store,
+                                                    const promql::Engine& engine,
                                                     prometheus::Registry& registry,
                                                     const Clock& clock,
                                                     std::function<bool()> ready) {
@@ -122,6 +146,40 @@ Result<std::unique_ptr<WebServer>> WebServer::Start(const WebOptions& options,
     samples.reserve(merged.size());
     for (auto& [labels, s] : merged) samples.push_back(std::move(s));
     res.set_content(RenderFederation(samples, store), kTextFormat);
+  });
+
+  web->api_ = std::make_unique<QueryApi>(store, engine, clock, options.api);
+  const QueryApi& api = *web->api_;
+  // Endpoints that take GET and POST (form-encoded) alike, as in Prometheus.
+  using Handler = ApiResponse (QueryApi::*)(const Form&) const;
+  for (auto [path, handler] : {std::pair<const char*, Handler>{"/api/v1/query", &QueryApi::Query},
+                               {"/api/v1/query_range", &QueryApi::QueryRange},
+                               {"/api/v1/query_exemplars", &QueryApi::QueryExemplars},
+                               {"/api/v1/format_query", &QueryApi::FormatQuery},
+                               {"/api/v1/series", &QueryApi::Series},
+                               {"/api/v1/labels", &QueryApi::LabelNames}}) {
+    auto serve = [&api, handler = handler](const httplib::Request& req, httplib::Response& res) {
+      Reply(res, (api.*handler)(FormOf(req)));
+    };
+    srv.Get(path, serve);
+    srv.Post(path, serve);
+  }
+  auto label_values = [&api](const httplib::Request& req, httplib::Response& res) {
+    Reply(res, api.LabelValues(req.matches[1].str(), FormOf(req)));
+  };
+  srv.Get(R"(/api/v1/label/([^/]+)/values)", label_values);
+  srv.Post(R"(/api/v1/label/([^/]+)/values)", label_values);
+  srv.Get("/api/v1/metadata", [&api](const httplib::Request& req, httplib::Response& res) {
+    Reply(res, api.Metadata(FormOf(req)));
+  });
+  srv.Get("/api/v1/status/buildinfo", [&api](const httplib::Request&, httplib::Response& res) {
+    Reply(res, api.BuildInfo());
+  });
+  srv.Get("/api/v1/status/runtimeinfo", [&api](const httplib::Request&, httplib::Response& res) {
+    Reply(res, api.RuntimeInfo());
+  });
+  srv.Get("/api/v1/status/flags", [&api](const httplib::Request&, httplib::Response& res) {
+    Reply(res, api.Flags());
   });
 
   if (options.admin_api) {
@@ -176,6 +234,7 @@ Result<std::unique_ptr<WebServer>> WebServer::Start(const WebOptions& options,
 WebServer::~WebServer() { Stop(); }
 
 void WebServer::Stop() {
+  if (api_) api_->CancelQueries();
   if (server_) server_->stop();
   if (thread_.joinable()) thread_.join();
 }

@@ -8,8 +8,10 @@
 
 #include <prometheus/registry.h>
 
+#include "collector/query_api.h"
 #include "common/clock.h"
 #include "common/status.h"
+#include "rules/promql/engine.h"
 #include "storage/store.h"
 
 namespace httplib {
@@ -28,21 +30,27 @@ struct WebOptions {
   // `snapshot_dir` (like Prometheus's --web.enable-admin-api).
   bool admin_api = false;
   std::string snapshot_dir;
+  // What /api/v1/status/runtimeinfo and /api/v1/status/flags report.
+  QueryApiOptions api;
 };
 
 // The collector's HTTP server:
 //   GET /metrics            the registry in Prometheus text format
 //   GET /federate?match[]=  latest sample of each matching stored series
 //   POST /api/v1/admin/tsdb/snapshot   an online snapshot (admin API only)
+//   /api/v1/query, query_range, series, labels, label/<name>/values,
+//   metadata, format_query, query_exemplars, status/{buildinfo,runtimeinfo,
+//   flags}: Prometheus's HTTP query API (QueryApi, docs/api.md)
 //   GET /-/healthy          200 while the process runs
 //   GET /-/ready            200 once `ready()` returns true, else 503
 // Serves on its own threads; Start and Stop are called from one thread.
 class WebServer {
  public:
-  // Binds and starts serving. The store, registry and clock must outlive the
-  // server. Unavailable if the address cannot be bound.
+  // Binds and starts serving. The store, engine, registry and clock must
+  // outlive the server. Unavailable if the address cannot be bound.
   static Result<std::unique_ptr<WebServer>> Start(const WebOptions& options,
                                                   storage::Store& store,
+                                                  const promql::Engine& engine,
                                                   prometheus::Registry& registry,
                                                   const Clock& clock,
                                                   std::function<bool()> ready);
@@ -51,12 +59,15 @@ class WebServer {
   WebServer& operator=(const WebServer&) = delete;
 
   int port() const { return port_; }
+  // Cancels running queries, stops serving and joins the server thread.
+  // Idempotent.
   void Stop();
 
  private:
   WebServer() = default;
   void Route();
 
+  std::unique_ptr<QueryApi> api_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;

@@ -192,6 +192,46 @@ TEST(CollectorConfigTest, UnknownLimitIsRefused) {
             "collector.yml:4: storage.limits.max_series: unknown key");
 }
 
+TEST(CollectorConfigTest, QueryKeysDefaultToPrometheusFlags) {
+  auto config = ParseCollectorConfig(kMinimal, "collector.yml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->query.lookback_delta, std::chrono::minutes(5));
+  EXPECT_EQ(config->query.max_samples, 50'000'000);
+  EXPECT_EQ(config->query.timeout, std::chrono::minutes(2));
+}
+
+TEST(CollectorConfigTest, ReadsQueryKeys) {
+  auto config = ParseCollectorConfig(
+      "storage:\n  path: /d\n"
+      "query:\n  lookback_delta: 1m30s\n  max_samples: 1000\n  timeout: 10s\n",
+      "collector.yml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->query.lookback_delta, std::chrono::seconds(90));
+  EXPECT_EQ(config->query.max_samples, 1000);
+  EXPECT_EQ(config->query.timeout, std::chrono::seconds(10));
+}
+
+TEST(CollectorConfigTest, QueryLookbackDeltaMustBePositive) {
+  EXPECT_EQ(ErrorOf("storage:\n  path: /d\nquery:\n  lookback_delta: 0s\n"),
+            "collector.yml:4: query.lookback_delta: must be positive");
+}
+
+TEST(CollectorConfigTest, QueryMaxSamplesMustBePositive) {
+  EXPECT_EQ(ErrorOf("storage:\n  path: /d\nquery:\n  timeout: 1m\n  max_samples: 0\n"),
+            "collector.yml:5: query.max_samples: must be a positive number");
+}
+
+TEST(CollectorConfigTest, QueryTimeoutMustBeADuration) {
+  EXPECT_EQ(ErrorOf("storage:\n  path: /d\nquery:\n  timeout: soon\n").rfind(
+                "collector.yml:4: query.timeout: ", 0),
+            0u);
+}
+
+TEST(CollectorConfigTest, UnknownQueryKeyIsRefused) {
+  EXPECT_EQ(ErrorOf("storage:\n  path: /d\nquery:\n  lookback: 5m\n"),
+            "collector.yml:4: query.lookback: unknown key");
+}
+
 TEST(ParseHostPortTest, SplitsHostAndPort) {
   std::string host;
   int port = 0;
