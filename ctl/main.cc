@@ -8,6 +8,7 @@
 #include "collector/collector_config.h"
 #include "common/curve_keys.h"
 #include "common/version.h"
+#include "ctl/query.h"
 #include "ctl/tsdb.h"
 
 namespace {
@@ -70,7 +71,40 @@ int main(int argc, char** argv) {
       "snapshot", "Ask a running collector for an online snapshot (web.enable_admin_api)");
   snapshot->add_option("--collector", collector_url, "e.g. http://127.0.0.1:9740")->required();
 
+  CLI::App* query = app.add_subcommand(
+      "query", "Run PromQL against a collector's HTTP API, like promtool query instant|range");
+  query->require_subcommand(0, 1);
+  vitals::ctl::QueryOptions query_options;
+  CLI::App* query_instant = query->add_subcommand("instant", "An instant query (the default)");
+  CLI::App* query_range = query->add_subcommand("range", "A range query");
+  for (CLI::App* cmd : {query, query_instant, query_range}) {
+    cmd->add_option("expr", query_options.expr, "PromQL expression");
+    cmd->add_option("--collector", query_options.collector_url, "Base URL of the collector")
+        ->capture_default_str();
+    cmd->add_option("--format", query_options.format, "table, or json: the API's answer as is")
+        ->check(CLI::IsMember({"table", "json"}))
+        ->capture_default_str();
+  }
+  for (CLI::App* cmd : {query, query_instant}) {
+    cmd->add_option("--time", query_options.time,
+                    "Evaluation time, Unix seconds or RFC 3339 (default: now)");
+  }
+  query_range->add_option("--start", query_options.start,
+                          "Unix seconds or RFC 3339 (default: end - 5m)");
+  query_range->add_option("--end", query_options.end, "Unix seconds or RFC 3339 (default: now)");
+  query_range->add_option("--step", query_options.step,
+                          "Seconds or a duration like 15s (default: (end - start) / 250, at least 1s)");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*query) {
+    if (query_options.expr.empty()) {
+      std::fprintf(stderr, "query: an expression is required\n");
+      return 1;
+    }
+    query_options.range = query_range->parsed();
+    return vitals::ctl::Query(query_options);
+  }
 
   if (*stats) return vitals::ctl::TsdbStats(storage_dir, top_n);
   if (*dump) return vitals::ctl::TsdbDump(storage_dir, selector, min_ms, max_ms);
