@@ -81,13 +81,6 @@ Vector VectorScalarOp(BinaryOp op, const Vector& vec, double scalar, bool scalar
   return out;
 }
 
-std::vector<std::string> Signatures(const Vector& vec, const VectorMatching& m) {
-  std::vector<std::string> sigs;
-  sigs.reserve(vec.size());
-  for (const Sample& s : vec) sigs.push_back(SignatureKey(s.labels, m.on, m.matching_labels));
-  return sigs;
-}
-
 Vector VectorAnd(const Vector& lhs, const Vector& rhs, const VectorMatching& m) {
   if (lhs.empty() || rhs.empty()) return {};
   std::unordered_set<std::string> right;

@@ -348,16 +348,6 @@ Vector Absent(std::span<const Vector> args, const Call& call, int64_t ts) {
   return Vector{Sample{AbsentLabels(*call.args[0]), ts, 1}};
 }
 
-Vector Clamp(std::span<const Vector> args, const Call&, int64_t ts) {
-  double lo = args[1][0].value, hi = args[2][0].value;
-  if (hi < lo) return {};
-  Vector out;
-  for (const Sample& s : args[0]) {
-    out.push_back(Sample{DropMetricName(s.labels), ts, std::fmax(lo, std::fmin(hi, s.value))});
-  }
-  return out;
-}
-
 // Go's math.Max/Min: NaN wins.
 double GoMax(double a, double b) {
   if (std::isnan(a) || std::isnan(b)) return NAN;
@@ -368,7 +358,7 @@ double GoMin(double a, double b) {
   return std::min(a, b);
 }
 
-Vector ClampGo(std::span<const Vector> args, const Call&, int64_t ts) {
+Vector Clamp(std::span<const Vector> args, const Call&, int64_t ts) {
   double lo = args[1][0].value, hi = args[2][0].value;
   if (hi < lo) return {};
   Vector out;
@@ -653,7 +643,7 @@ const std::unordered_map<std::string_view, InstantFunction>& InstantFunctions() 
       {"atan", Simple<Atan>},
       {"atanh", Simple<Atanh>},
       {"ceil", Simple<Ceil>},
-      {"clamp", ClampGo},
+      {"clamp", Clamp},
       {"clamp_max", ClampMax},
       {"clamp_min", ClampMin},
       {"cos", Simple<Cos>},
