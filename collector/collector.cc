@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "common/units.h"
 #include "common/version.h"
+#include "rules/promql/parser.h"
 
 namespace vitals::collector {
 
@@ -33,6 +34,35 @@ Result<std::unique_ptr<Collector>> Collector::Start(const CollectorConfig& confi
   engine_options.max_samples = static_cast<uint64_t>(config.query.max_samples);
   engine_options.timeout = config.query.timeout;
   c->engine_ = std::make_unique<promql::Engine>(engine_options, clock);
+  c->config_ = config;
+
+  rules::ManagerOptions rule_options;
+  rule_options.evaluation_interval = config.rules.evaluation_interval;
+  rule_options.resend_delay = config.rules.resend_delay;
+  for (const auto& [name, value] : config.rules.external_labels) {
+    rule_options.external_labels.push_back(Label{name, value});
+  }
+  rule_options.external_url = config.rules.external_url;
+  rule_options.state_file = config.rules.state_file;
+  rule_options.expand_template = rules::MakeTemplateExpander(
+      rule_options.external_labels, rule_options.external_url,
+      [store = c->store_.get(), engine = c->engine_.get()](
+          std::string_view query, int64_t ts) -> Result<promql::Vector> {
+        ASSIGN_OR_RETURN(auto expr, promql::ParseExpr(query));
+        ASSIGN_OR_RETURN(auto result, engine->InstantQuery(*store, *expr, ts));
+        if (auto* v = std::get_if<promql::Vector>(&result.value)) return std::move(*v);
+        if (auto* s = std::get_if<promql::Scalar>(&result.value)) {
+          return promql::Vector{Sample{{}, ts, s->v}};
+        }
+        return Status::InvalidArgument("query must return a vector or a scalar");
+      });
+  auto manager = rules::RuleManager::Create(rule_options, *c->store_, *c->engine_, clock,
+                                            *c->registry_, {});
+  if (!manager.ok()) return manager.status().WithContext("rules");
+  c->rules_ = std::move(manager).value();
+  ASSIGN_OR_RETURN(auto rule_files, ExpandRuleFiles(config));
+  if (Status st = c->rules_->Load(rule_files); !st.ok()) return st.WithContext("rules");
+  c->rules_api_ = std::make_unique<RulesApi>(*c->rules_, [c = c.get()] { return c->ReloadRules(); });
 
   WebOptions web_options;
   web_options.admin_api = config.web.enable_admin_api;
@@ -48,6 +78,7 @@ Result<std::unique_ptr<Collector>> Collector::Start(const CollectorConfig& confi
       {"web.enable-admin-api", config.web.enable_admin_api ? "true" : "false"},
       {"web.listen-address", config.web.listen},
   };
+  web_options.rules = c->rules_api_.get();
   RETURN_IF_ERROR(ParseHostPort(config.web.listen, &web_options.host, &web_options.port));
   auto web = WebServer::Start(web_options, *c->store_, *c->engine_, *c->registry_, clock,
                               [ready = &c->ready_] { return ready->load(); });
@@ -60,10 +91,14 @@ Result<std::unique_ptr<Collector>> Collector::Start(const CollectorConfig& confi
   ingest_options.curve_public_key = config.ingest.curve.public_key;
   ingest_options.curve_secret_key = config.ingest.curve.secret_key;
   ingest_options.allowed_agents_dir = config.ingest.curve.allowed_agents_dir;
+  ingest_options.on_stored = [rules = c->rules_.get()](const std::vector<Sample>& samples) {
+    rules->OnIngest(samples);
+  };
   auto ingest = IngestServer::Start(ingest_options, *c->store_, *c->metrics_, clock);
   if (!ingest.ok()) return ingest.status().WithContext("ingest");
   c->ingest_ = std::move(ingest).value();
 
+  c->rules_->Start();
   c->ready_ = true;
   LOG_INFO << "collector " << kVersion << " (" << kRevision << ") ready; storage at "
            << config.storage.path;
@@ -72,12 +107,35 @@ Result<std::unique_ptr<Collector>> Collector::Start(const CollectorConfig& confi
 
 Collector::~Collector() { Stop(); }
 
+Status Collector::ReloadRules() {
+  CollectorConfig config = config_;
+  if (!config_.config_file.empty()) {
+    auto reread = LoadCollectorConfig(config_.config_file);
+    if (!reread.ok()) {
+      LOG_ERROR << "reload: " << reread.status().message();
+      return reread.status();
+    }
+    config = std::move(reread).value();
+  }
+  auto files = ExpandRuleFiles(config);
+  Status st = files.ok() ? rules_->Load(*files) : files.status();
+  if (!st.ok()) {
+    LOG_ERROR << "reload: keeping the running rules: " << st.message();
+    return st;
+  }
+  LOG_INFO << "reload: " << files->size() << " rule files loaded";
+  return Status::Ok();
+}
+
 void Collector::Stop() {
   ready_ = false;
   if (ingest_) ingest_->Stop();
   if (web_) web_->Stop();
+  if (rules_) rules_->Stop();
   ingest_.reset();
   web_.reset();
+  rules_api_.reset();
+  rules_.reset();
   engine_.reset();
   store_.reset();
 }

@@ -7,17 +7,19 @@
 #include "collector/collector_config.h"
 #include "collector/collector_metrics.h"
 #include "collector/ingest_server.h"
+#include "collector/rules_api.h"
 #include "collector/web_server.h"
 #include "common/clock.h"
 #include "common/status.h"
+#include "rules/manager.h"
 #include "rules/promql/engine.h"
 #include "storage/store.h"
 
 namespace vitals::collector {
 
-// A running collector: storage, the query engine, the ingest socket and the
-// web server, wired
-// together from a CollectorConfig. Start and Stop from one thread.
+// A running collector: storage, the query engine, the rule manager, the
+// ingest socket and the web server, wired together from a CollectorConfig.
+// Start and Stop from one thread; ReloadRules from any.
 class Collector {
  public:
   // Opens storage, binds the ingest endpoint and the web address. On error
@@ -32,6 +34,11 @@ class Collector {
   // server, then closes storage. Idempotent.
   void Stop();
 
+  // Re-reads the configuration file (when the collector was started from one)
+  // and loads the rule files it names, as SIGHUP and POST /-/reload do. On
+  // error the running rules stay and the error is returned.
+  Status ReloadRules();
+
   const std::string& ingest_endpoint() const { return ingest_->endpoint(); }
   int web_port() const { return web_->port(); }
 
@@ -42,6 +49,9 @@ class Collector {
   std::unique_ptr<CollectorMetrics> metrics_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<promql::Engine> engine_;
+  std::unique_ptr<rules::RuleManager> rules_;
+  std::unique_ptr<RulesApi> rules_api_;
+  CollectorConfig config_;
   std::unique_ptr<IngestServer> ingest_;
   std::unique_ptr<WebServer> web_;
   std::atomic<bool> ready_{false};

@@ -3,8 +3,11 @@
 #include <charconv>
 #include <filesystem>
 
+#include <glob.h>
+
 #include "common/config.h"
 #include "common/curve_keys.h"
+#include "common/labels.h"
 
 namespace vitals::collector {
 namespace {
@@ -102,6 +105,27 @@ Result<CollectorConfig> FromConfigMap(ConfigMap root) {
   if (q.timeout.count() <= 0) return query.Error("timeout", "must be positive");
   RETURN_IF_ERROR(query.CheckUnknownKeys());
 
+  ASSIGN_OR_RETURN(ConfigMap rules, root.ReadMap("rules"));
+  CollectorConfig::Rules& r = config.rules;
+  RETURN_IF_ERROR(rules.ReadStringList("files", &r.files));
+  RETURN_IF_ERROR(rules.ReadDuration("evaluation_interval", &r.evaluation_interval));
+  RETURN_IF_ERROR(rules.ReadDuration("resend_delay", &r.resend_delay));
+  RETURN_IF_ERROR(rules.ReadStringMap("external_labels", &r.external_labels));
+  RETURN_IF_ERROR(rules.ReadString("external_url", &r.external_url));
+  RETURN_IF_ERROR(rules.ReadString("state_file", &r.state_file));
+  if (r.evaluation_interval < std::chrono::seconds(1)) {
+    return rules.Error("evaluation_interval", "must be at least 1s");
+  }
+  if (r.resend_delay.count() <= 0) return rules.Error("resend_delay", "must be positive");
+  for (const auto& [name, value] : r.external_labels) {
+    if (!IsValidLabelName(name)) {
+      return rules.Error("external_labels", "invalid label name \"" + name + "\"");
+    }
+  }
+  if (r.external_url.empty()) r.external_url = "http://" + config.web.listen;
+  if (r.state_file.empty()) r.state_file = config.storage.path + "/alert_state.json";
+  RETURN_IF_ERROR(rules.CheckUnknownKeys());
+
   ASSIGN_OR_RETURN(ConfigMap log, root.ReadMap("log"));
   std::string level = "info";
   RETURN_IF_ERROR(log.ReadString("level", &level));
@@ -138,12 +162,34 @@ Status ParseHostPort(const std::string& text, std::string* host, int* port) {
 
 Result<CollectorConfig> LoadCollectorConfig(const std::string& path) {
   ASSIGN_OR_RETURN(ConfigMap root, ConfigMap::LoadFile(path));
-  return FromConfigMap(std::move(root));
+  ASSIGN_OR_RETURN(CollectorConfig config, FromConfigMap(std::move(root)));
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  config.base_dir = dir.empty() ? "." : dir;
+  config.config_file = path;
+  return config;
 }
 
 Result<CollectorConfig> ParseCollectorConfig(const std::string& yaml, const std::string& file_name) {
   ASSIGN_OR_RETURN(ConfigMap root, ConfigMap::LoadString(yaml, file_name));
   return FromConfigMap(std::move(root));
+}
+
+Result<std::vector<std::string>> ExpandRuleFiles(const CollectorConfig& config) {
+  std::vector<std::string> out;
+  for (const std::string& pattern : config.rules.files) {
+    std::filesystem::path p = pattern;
+    if (p.is_relative()) p = std::filesystem::path(config.base_dir) / p;
+    glob_t g{};
+    int rc = ::glob(p.c_str(), GLOB_ERR, nullptr, &g);
+    if (rc == 0) {
+      for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+    }
+    ::globfree(&g);
+    if (rc != 0 && rc != GLOB_NOMATCH) {
+      return Status::InvalidArgument("rules.files: cannot expand \"" + pattern + "\"");
+    }
+  }
+  return out;
 }
 
 }  // namespace vitals::collector

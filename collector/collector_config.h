@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "common/log.h"
 #include "common/status.h"
@@ -61,8 +63,36 @@ struct CollectorConfig {
     std::chrono::milliseconds timeout{std::chrono::minutes(2)};
   } query;
 
+  // Prometheus rule files and how they are evaluated (docs/rules.md).
+  struct Rules {
+    // Rule files or globs ("rules/*.yml"), relative to this file's directory.
+    std::vector<std::string> files;
+    // Interval of groups that do not set one (global.evaluation_interval).
+    std::chrono::milliseconds evaluation_interval{std::chrono::minutes(1)};
+    // How often a still-firing alert is re-sent (--rules.alert.resend-delay).
+    std::chrono::milliseconds resend_delay{std::chrono::minutes(1)};
+    // Added to alerts sent and visible to templates as $externalLabels.
+    std::map<std::string, std::string> external_labels;
+    // Base URL of this collector as users reach it, for generatorURL and
+    // $externalURL; default http://<web.listen>.
+    std::string external_url;
+    // Where alert state survives restarts; default <storage.path>/alert_state.json.
+    std::string state_file;
+  } rules;
+
+  // The configuration file and its directory (relative paths start there);
+  // set by LoadCollectorConfig.
+  std::string config_file;
+  std::string base_dir = ".";
+
   LogLevel log_level = LogLevel::kInfo;
 };
+
+// The rule files `config.rules.files` names now: globs expanded, relative
+// paths resolved against config.base_dir, sorted within each glob.
+// InvalidArgument for a malformed pattern; a glob matching nothing is not
+// an error (as in Prometheus).
+Result<std::vector<std::string>> ExpandRuleFiles(const CollectorConfig& config);
 
 // Reads and validates a collector.yml. InvalidArgument names file, line and
 // key ("collector.yml:4: storage.path: missing required key ...").

@@ -289,6 +289,7 @@ void IngestServer::CommitPending() {
     ack.mutable_ack()->add_seqs(p.seq);
     Reply(p.routing_id, ack);
   }
+  if (options_.on_stored) options_.on_stored(samples);
 }
 
 void IngestServer::LogStorageRejections(const std::string& agent_id, uint64_t seq,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -40,6 +41,10 @@ struct IngestOptions {
   std::string curve_public_key;
   std::string curve_secret_key;
   std::string allowed_agents_dir;
+  // Called on the ingest thread with the samples of every durable write,
+  // after the batches are acknowledged (the rule manager's on-ingest
+  // trigger). Must be quick.
+  std::function<void(const std::vector<Sample>&)> on_stored;
 };
 
 // The ZeroMQ ROUTER that agents push batches to. It decodes and validates

@@ -1,4 +1,5 @@
 // vitals-collector: receives agents' batches, stores them, serves /metrics and /federate.
+#include <csignal>
 #include <cstdio>
 #include <string>
 
@@ -40,7 +41,11 @@ int main(int argc, char** argv) {
     LOG_ERROR << "cannot start: " << collector.status().ToString();
     return 1;
   }
-  int sig = vitals::WaitForTerminationSignal();
+  int sig;
+  while ((sig = vitals::WaitForSignal()) == SIGHUP) {
+    LOG_INFO << "received SIGHUP, reloading rules";
+    (void)(*collector)->ReloadRules();
+  }
   LOG_INFO << "received signal " << sig << ", shutting down";
   (*collector)->Stop();
   return 0;

@@ -205,6 +205,22 @@ Result<std::unique_ptr<WebServer>> WebServer::Start(const WebOptions& options,
     });
   }
 
+  if (const RulesApi* rules = options.rules) {
+    srv.Get("/api/v1/rules", [rules](const httplib::Request& req, httplib::Response& res) {
+      Reply(res, rules->Rules(FormOf(req)));
+    });
+    srv.Get("/api/v1/alerts", [rules](const httplib::Request&, httplib::Response& res) {
+      Reply(res, rules->Alerts());
+    });
+    auto reload = [rules](const httplib::Request&, httplib::Response& res) {
+      ApiResponse r = rules->Reload();
+      res.status = r.status;
+      res.set_content(r.body, "text/plain");
+    };
+    srv.Post("/-/reload", reload);
+    srv.Put("/-/reload", reload);
+  }
+
   srv.Get("/-/healthy", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("Vitals collector is Healthy.\n", "text/plain");
   });

@@ -9,6 +9,7 @@
 #include <prometheus/registry.h>
 
 #include "collector/query_api.h"
+#include "collector/rules_api.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "rules/promql/engine.h"
@@ -32,6 +33,9 @@ struct WebOptions {
   std::string snapshot_dir;
   // What /api/v1/status/runtimeinfo and /api/v1/status/flags report.
   QueryApiOptions api;
+  // Serves /api/v1/rules, /api/v1/alerts and /-/reload when set. Not owned;
+  // must outlive the server.
+  const RulesApi* rules = nullptr;
 };
 
 // The collector's HTTP server:
@@ -41,6 +45,7 @@ struct WebOptions {
 //   /api/v1/query, query_range, series, labels, label/<name>/values,
 //   metadata, format_query, query_exemplars, status/{buildinfo,runtimeinfo,
 //   flags}: Prometheus's HTTP query API (QueryApi, docs/api.md)
+//   GET /api/v1/rules, /api/v1/alerts, POST|PUT /-/reload: rules (RulesApi)
 //   GET /-/healthy          200 while the process runs
 //   GET /-/ready            200 once `ready()` returns true, else 503
 // Serves on its own threads; Start and Stop are called from one thread.

@@ -200,6 +200,47 @@ TEST(CollectorConfigTest, QueryKeysDefaultToPrometheusFlags) {
   EXPECT_EQ(config->query.timeout, std::chrono::minutes(2));
 }
 
+TEST(CollectorConfigTest, RulesKeysDefaultToPrometheusAndStorage) {
+  auto config = ParseCollectorConfig(kMinimal, "collector.yml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_TRUE(config->rules.files.empty());
+  EXPECT_EQ(config->rules.evaluation_interval, std::chrono::minutes(1));
+  EXPECT_EQ(config->rules.resend_delay, std::chrono::minutes(1));
+  EXPECT_EQ(config->rules.external_url, "http://127.0.0.1:9740");
+  EXPECT_EQ(config->rules.state_file, "/var/lib/vitals/alert_state.json");
+}
+
+TEST(CollectorConfigTest, ReadsRulesKeys) {
+  auto config = ParseCollectorConfig(
+      "storage:\n  path: /d\n"
+      "rules:\n  files: [a.yml, 'rules/*.yml']\n  evaluation_interval: 15s\n"
+      "  external_labels: {cluster: eu1}\n  external_url: https://vitals.example\n",
+      "collector.yml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->rules.files, (std::vector<std::string>{"a.yml", "rules/*.yml"}));
+  EXPECT_EQ(config->rules.evaluation_interval, std::chrono::seconds(15));
+  EXPECT_EQ(config->rules.external_labels.at("cluster"), "eu1");
+  EXPECT_EQ(config->rules.external_url, "https://vitals.example");
+}
+
+TEST(CollectorConfigTest, RejectsBadRulesKeys) {
+  EXPECT_EQ(ErrorOf("storage: {path: /d}\nrules:\n  evaluation_interval: 500ms\n"),
+            "collector.yml:3: rules.evaluation_interval: must be at least 1s");
+  EXPECT_EQ(ErrorOf("storage: {path: /d}\nrules:\n  external_labels: {0bad: x}\n"),
+            "collector.yml:3: rules.external_labels: invalid label name \"0bad\"");
+}
+
+TEST(CollectorConfigTest, RuleFileGlobsResolveAgainstTheConfigDirectory) {
+  CollectorConfig config;
+  config.base_dir = VITALS_SOURCE_DIR "/tests/conformance/promtool";
+  config.rules.files = {"rules*.yml", "nothing-*.yml"};
+  auto files = ExpandRuleFiles(config);
+  ASSERT_TRUE(files.ok());
+  ASSERT_EQ(files->size(), 2u);
+  EXPECT_EQ((*files)[0], config.base_dir + "/rules.yml");
+  EXPECT_EQ((*files)[1], config.base_dir + "/rules_duplicates.yml");
+}
+
 TEST(CollectorConfigTest, ReadsQueryKeys) {
   auto config = ParseCollectorConfig(
       "storage:\n  path: /d\n"
