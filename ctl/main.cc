@@ -70,6 +70,23 @@ int main(int argc, char** argv) {
   CLI::App* snapshot = tsdb->add_subcommand(
       "snapshot", "Ask a running collector for an online snapshot (web.enable_admin_api)");
   snapshot->add_option("--collector", collector_url, "e.g. http://127.0.0.1:9740")->required();
+  CLI::App* import = tsdb->add_subcommand("import", "Import samples into a storage directory");
+  import->require_subcommand(1);
+  CLI::App* import_om = import->add_subcommand(
+      "openmetrics", "Import an OpenMetrics (or Prometheus text) file with timestamps, like "
+                     "promtool tsdb create-blocks-from openmetrics; not while a collector runs "
+                     "on the directory");
+  std::string import_file, import_config, import_format = "openmetrics";
+  import_om->add_option("file", import_file, "The exposition file")->required();
+  import_om->add_option("dir", storage_dir, "storage.path to import into (created if missing)")
+      ->required();
+  import_om->add_option("--config", import_config,
+                        "collector.yml whose storage limits and out-of-order window apply");
+  import_om->add_option("--format", import_format,
+                        "openmetrics (timestamps in seconds, ends with # EOF) or prometheus "
+                        "(text format 0.0.4, timestamps in milliseconds)")
+      ->check(CLI::IsMember({"openmetrics", "prometheus"}))
+      ->capture_default_str();
 
   CLI::App* query = app.add_subcommand(
       "query", "Run PromQL against a collector's HTTP API, like promtool query instant|range");
@@ -109,6 +126,11 @@ int main(int argc, char** argv) {
   if (*stats) return vitals::ctl::TsdbStats(storage_dir, top_n);
   if (*dump) return vitals::ctl::TsdbDump(storage_dir, selector, min_ms, max_ms);
   if (*snapshot) return vitals::ctl::TsdbSnapshot(collector_url);
+  if (*import_om) {
+    vitals::ctl::ImportOptions options;
+    if (import_format == "prometheus") options.format = vitals::exposition::Format::kPrometheusText;
+    return vitals::ctl::TsdbImport(import_file, storage_dir, import_config, options);
+  }
 
   if (*generate) {
     auto pair = vitals::GenerateCurveKeyPair();
