@@ -2,6 +2,7 @@
 // under our rule-test runner and, when it is installed, under the real
 // promtool (`promtool test rules`, `promtool check rules`), so that both agree.
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -9,8 +10,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "rules/rule_file.h"
 #include "rules/rules_test_runner.h"
@@ -86,8 +85,8 @@ TEST(ExampleRulesTest, RuleFilesLoadWithTheirDirectives) {
     const char* name;
     size_t rules;
   };
-  for (const Expected& e : {Expected{"host", 16}, Expected{"dependencies", 8},
-                            Expected{"predictive", 4}}) {
+  for (const Expected& e :
+       {Expected{"host", 16}, Expected{"dependencies", 8}, Expected{"predictive", 4}}) {
     auto file = LoadRuleFile(RuleFile(e.name));
     ASSERT_TRUE(file.ok()) << e.name << ": " << file.status().ToString();
     EXPECT_EQ(file->RuleCount(), e.rules) << e.name;
