@@ -9,6 +9,7 @@
 #include "common/curve_keys.h"
 #include "common/version.h"
 #include "ctl/query.h"
+#include "ctl/rules.h"
 #include "ctl/tsdb.h"
 
 namespace {
@@ -88,6 +89,19 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"openmetrics", "prometheus"}))
       ->capture_default_str();
 
+  CLI::App* rules = app.add_subcommand("rules", "Prometheus rule files");
+  rules->require_subcommand(1);
+  std::vector<std::string> rule_files;
+  std::string rules_lint = "duplicate-rules";
+  bool rules_lint_fatal = false;
+  CLI::App* rules_check = rules->add_subcommand(
+      "check", "Validate rule files as `promtool check rules` does (same output and exit status)");
+  rules_check->add_option("files", rule_files, "Rule files")->required();
+  rules_check->add_option("--lint", rules_lint, "all, duplicate-rules or none")
+      ->check(CLI::IsMember({"all", "duplicate-rules", "none"}))
+      ->capture_default_str();
+  rules_check->add_flag("--lint-fatal", rules_lint_fatal, "Exit 3 on lint findings");
+
   CLI::App* query = app.add_subcommand(
       "query", "Run PromQL against a collector's HTTP API, like promtool query instant|range");
   query->require_subcommand(0, 1);
@@ -121,6 +135,13 @@ int main(int argc, char** argv) {
     }
     query_options.range = query_range->parsed();
     return vitals::ctl::Query(query_options);
+  }
+
+  if (*rules_check) {
+    vitals::ctl::RulesCheckOptions options;
+    if (rules_lint == "none") options.lint = vitals::ctl::RulesLint::kNone;
+    options.lint_fatal = rules_lint_fatal;
+    return vitals::ctl::RulesCheck(rule_files, options);
   }
 
   if (*stats) return vitals::ctl::TsdbStats(storage_dir, top_n);

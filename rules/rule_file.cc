@@ -1,5 +1,7 @@
 #include "rules/rule_file.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -13,10 +15,9 @@
 #include <sstream>
 #include <string_view>
 
-#include <yaml-cpp/yaml.h>
-
 #include "common/units.h"
 #include "rules/promql/parser.h"
+#include "rules/template.h"
 
 namespace vitals::rules {
 
@@ -90,7 +91,7 @@ class Decoder {
   };
   struct Group {
     RuleGroupDesc desc;
-    Pos pos;       // The group's mapping, where Prometheus points group errors.
+    Pos pos;            // The group's mapping, where Prometheus points group errors.
     int name_line = 0;  // 1-based line of the `name` key, 0 if absent.
     std::vector<Rule> rules;
   };
@@ -330,22 +331,12 @@ class Decoder {
   }
 };
 
-// HOOK(template): the alert template check promtool makes (Go text/template
-// parsing of each label and annotation, named "__alert_<rule>"). Until
-// rules/template.h lands this catches only an action left open, the most
-// common mistake; replace the body with a call to the template library's
-// Parse and return its error text.
+// The template check Prometheus's rulefmt makes on alert labels and
+// annotations (Go text/template parsing, named "__alert_<rule>").
 std::optional<std::string> CheckTemplate(const std::string& rule_name, const std::string& text) {
-  size_t pos = 0;
-  while ((pos = text.find("{{", pos)) != std::string::npos) {
-    size_t close = text.find("}}", pos + 2);
-    if (close == std::string::npos) {
-      int line = 1 + static_cast<int>(std::count(text.begin(), text.end(), '\n'));
-      return "template: __alert_" + rule_name + ":" + std::to_string(line) + ": unclosed action";
-    }
-    pos = close + 2;
-  }
-  return std::nullopt;
+  Status status = CheckAlertTemplate(rule_name, text);
+  if (status.ok()) return std::nullopt;
+  return status.message();
 }
 
 // Prometheus's RuleNode.Validate, in its order; appends "pos: message"
@@ -471,8 +462,8 @@ std::optional<std::string> ApplyDirectives(const std::vector<std::string>& lines
       } else if (m[2] == "interval") {
         desc->trigger = EvalTrigger::kInterval;
       } else {
-        return where + "vitals directive: eval must be on_ingest or interval, not \"" +
-               m[2].str() + "\"";
+        return where + "vitals directive: eval must be on_ingest or interval, not \"" + m[2].str() +
+               "\"";
       }
     }
   }
@@ -537,7 +528,8 @@ Result<RuleFile> ParseRuleFile(const std::string& path, const std::string& yaml_
     const std::string group_pos = Prefix(g.pos);
     if (g.desc.name.empty()) errors.push_back(group_pos + "Groupname must not be empty");
     if (!names.insert(g.desc.name).second) {
-      errors.push_back(group_pos + "groupname: \"" + g.desc.name + "\" is repeated in the same file");
+      errors.push_back(group_pos + "groupname: \"" + g.desc.name +
+                       "\" is repeated in the same file");
     }
     for (size_t i = 0; i < g.rules.size(); ++i) {
       std::vector<std::pair<std::string, std::string>> rule_errors;
@@ -588,7 +580,8 @@ std::vector<DuplicateRule> FindDuplicateRules(const RuleFile& file) {
   std::stable_sort(rules.begin(), rules.end(), less);
   std::vector<DuplicateRule> duplicates;
   for (size_t i = 1; i < rules.size(); ++i) {
-    if (same(rules[i - 1], rules[i]) && (duplicates.empty() || !same(duplicates.back(), rules[i]))) {
+    if (same(rules[i - 1], rules[i]) &&
+        (duplicates.empty() || !same(duplicates.back(), rules[i]))) {
       duplicates.push_back(rules[i]);
     }
   }
@@ -596,7 +589,8 @@ std::vector<DuplicateRule> FindDuplicateRules(const RuleFile& file) {
 }
 
 std::string FormatDuplicateRules(const std::vector<DuplicateRule>& duplicates) {
-  std::string out = "lint error " + std::to_string(duplicates.size()) + " duplicate rule(s) found.\n";
+  std::string out =
+      "lint error " + std::to_string(duplicates.size()) + " duplicate rule(s) found.\n";
   for (const DuplicateRule& d : duplicates) {
     out += "Metric: " + d.name + "\nLabel(s):\n";
     for (const Label& l : d.labels) out += "\t" + l.name + ": " + l.value + "\n";

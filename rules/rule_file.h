@@ -17,10 +17,10 @@ struct RuleDesc {
   // Exactly one of `record` and `alert` is set.
   std::string record;
   std::string alert;
-  std::string expr;            // As written in the file.
-  promql::ExprPtr parsed;      // ParseExpr(expr); never null once loaded.
-  std::chrono::milliseconds for_duration{0};          // Alerting only.
-  std::chrono::milliseconds keep_firing_for{0};       // Alerting only.
+  std::string expr;                              // As written in the file.
+  promql::ExprPtr parsed;                        // ParseExpr(expr); never null once loaded.
+  std::chrono::milliseconds for_duration{0};     // Alerting only.
+  std::chrono::milliseconds keep_firing_for{0};  // Alerting only.
   // Label name -> value as written, in file order (alerting: templates,
   // expanded per alert). An empty value is kept: it removes the label.
   std::vector<std::pair<std::string, std::string>> labels;
