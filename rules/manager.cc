@@ -401,7 +401,11 @@ void RuleManager::RunGroup(Group* g) {
     }
     {
       std::lock_guard lock(mu_);
-      EvaluateGroup(*g, clock_.NowMillis());
+      // Strictly later than the last evaluation: two evaluations in one
+      // millisecond would write conflicting ALERTS samples and could hide a
+      // resolution from the notifiers.
+      int64_t ts = std::max(clock_.NowMillis(), g->last_evaluation_ms + 1);
+      EvaluateGroup(*g, ts);
       if (state_dirty_) {
         if (Status st = SaveStateLocked(); !st.ok()) {
           LOG_WARN << "rules: saving alert state: " << st.ToString();

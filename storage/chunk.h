@@ -1,5 +1,6 @@
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -89,6 +90,8 @@ class ChunkEncoder {
   // REQUIRES: num_samples() > 0.
   int64_t min_time() const { return min_time_; }
   int64_t max_time() const { return max_time_; }
+  // The value of the sample at max_time(). REQUIRES: num_samples() > 0.
+  double last_value() const { return std::bit_cast<double>(prev_value_); }
 
   // Bytes of memory this encoder holds, itself plus its heap buffer.
   size_t MemoryBytes() const;

@@ -3,7 +3,15 @@
 #include <algorithm>
 #include <bit>
 
+#include "storage/encoding.h"
+
 namespace vitals::storage {
+
+std::string OriginOf(const SeriesChunks& data) {
+  Labels labels;
+  LabelsFromSeriesKey(data.series_key, &labels);
+  return "series " + FormatSeries(labels) + " (id " + std::to_string(data.series_id) + ")";
+}
 
 MergedSampleIterator::MergedSampleIterator(SeriesChunks data, int64_t min_time, int64_t max_time)
     : data_(std::move(data)), min_time_(min_time), max_time_(max_time) {
@@ -12,7 +20,7 @@ MergedSampleIterator::MergedSampleIterator(SeriesChunks data, int64_t min_time, 
   for (size_t i = 0; i < data_.chunks.size(); ++i) {
     auto info = ReadChunkInfo(data_.chunks[i]);
     if (!info.ok()) {
-      Fail(Status::Corruption(data_.origin + ": " + info.status().message()));
+      Fail(Status::Corruption(OriginOf(data_) + ": " + info.status().message()));
       return;
     }
     infos.emplace_back(*info, i);
@@ -37,7 +45,7 @@ MergedSampleIterator::MergedSampleIterator(SeriesChunks data, int64_t min_time, 
       if (it.t() >= min_time_ && it.t() <= max_time_) merged_.emplace_back(it.t(), it.v());
     }
     if (!it.status().ok()) {
-      Fail(Status::Corruption(data_.origin + ": " + it.status().message()));
+      Fail(Status::Corruption(OriginOf(data_) + ": " + it.status().message()));
       return;
     }
   }
@@ -94,7 +102,7 @@ bool MergedSampleIterator::NextSequential() {
     }
     if (!positioned) {
       if (!current_->status().ok()) {
-        return Fail(Status::Corruption(data_.origin + ": " + current_->status().message()));
+        return Fail(Status::Corruption(OriginOf(data_) + ": " + current_->status().message()));
       }
       current_.reset();
       continue;

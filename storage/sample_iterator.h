@@ -18,14 +18,24 @@ namespace vitals::storage {
 struct SeriesChunks {
   std::vector<std::string> chunks;
   std::vector<std::pair<int64_t, double>> loose;
-  // Prefixed to a Corruption message: which series and where.
-  std::string origin;
+  // Which series, for Corruption messages ("series up{a=\"b\"} (id 7)"),
+  // built only when one is needed: the key is borrowed and must outlive the
+  // iterator (the store's series outlive every read).
+  std::string_view series_key;
+  uint64_t series_id = 0;
+  // Every sample of the series at or after this time is in `chunks` and
+  // `loose` already (copied from memory), so disk need not be read for a
+  // range that starts here or later. INT64_MAX when unknown.
+  int64_t complete_from = INT64_MAX;
 };
 
 // Iterates the union of a SeriesChunks' samples within [min_time, max_time],
 // oldest first, each timestamp once. Chunks that do not overlap (the normal
 // case) are decoded one after another; otherwise everything is decoded,
 // sorted and deduplicated.
+// "series <labels> (id N)", for error messages.
+std::string OriginOf(const SeriesChunks& data);
+
 class MergedSampleIterator final : public SampleIterator {
  public:
   MergedSampleIterator(SeriesChunks data, int64_t min_time, int64_t max_time);

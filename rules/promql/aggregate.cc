@@ -247,11 +247,11 @@ Matrix Evaluator::EvalAggregate(const AggregateExpr& e) {
     const Expr* p = e.param.get();
     while (p->kind() == NodeKind::kParen) p = p->As<ParenExpr>().expr.get();
     std::string label = p->As<StringLiteral>().value;
-    return RangeEval({e.expr.get()}, [&](std::span<const Vector> v, int64_t ts) {
+    return RangeEval({e.expr.get()}, [&](std::span<Vector> v, int64_t ts) {
       return Aggregate(op, grouping, without, 0, label, v[0], ts);
     });
   }
-  return RangeEval({e.param.get(), e.expr.get()}, [&](std::span<const Vector> v, int64_t ts) {
+  return RangeEval({e.param.get(), e.expr.get()}, [&](std::span<Vector> v, int64_t ts) {
     double param = e.param ? v[0][0].value : 0;
     return Aggregate(op, grouping, without, param, "", v[1], ts);
   });

@@ -59,11 +59,11 @@ double ScalarOp(BinaryOp op, double lhs, double rhs) {
   return r.value;
 }
 
-Vector VectorScalarOp(BinaryOp op, const Vector& vec, double scalar, bool scalar_on_left,
+Vector VectorScalarOp(BinaryOp op, Vector& vec, double scalar, bool scalar_on_left,
                       bool return_bool) {
   Vector out;
   out.reserve(vec.size());
-  for (const Sample& s : vec) {
+  for (Sample& s : vec) {
     double lv = s.value, rv = scalar;
     if (scalar_on_left) std::swap(lv, rv);
     ElemResult r = ApplyOp(op, lv, rv);
@@ -74,9 +74,11 @@ Vector VectorScalarOp(BinaryOp op, const Vector& vec, double scalar, bool scalar
       r.keep = true;
     }
     if (!r.keep) continue;
-    Sample o{s.labels, s.timestamp_ms, r.value};
-    if (DropsMetricName(op) || return_bool) o.labels = DropMetricName(o.labels);
-    out.push_back(std::move(o));
+    if (DropsMetricName(op) || return_bool) {
+      out.push_back(Sample{DropMetricName(s.labels), s.timestamp_ms, r.value});
+    } else {
+      out.push_back(Sample{std::move(s.labels), s.timestamp_ms, r.value});
+    }
   }
   return out;
 }
@@ -215,17 +217,17 @@ Matrix Evaluator::EvalBinary(const BinaryExpr& e) {
   const BinaryOp op = e.op;
   const bool rb = e.return_bool;
   if (lt == ValueType::kScalar && rt == ValueType::kScalar) {
-    return RangeEval({e.lhs.get(), e.rhs.get()}, [op](std::span<const Vector> v, int64_t ts) {
+    return RangeEval({e.lhs.get(), e.rhs.get()}, [op](std::span<Vector> v, int64_t ts) {
       return Vector{Sample{{}, ts, ScalarOp(op, v[0][0].value, v[1][0].value)}};
     });
   }
   if (lt == ValueType::kVector && rt == ValueType::kScalar) {
-    return RangeEval({e.lhs.get(), e.rhs.get()}, [op, rb](std::span<const Vector> v, int64_t) {
+    return RangeEval({e.lhs.get(), e.rhs.get()}, [op, rb](std::span<Vector> v, int64_t) {
       return VectorScalarOp(op, v[0], v[1][0].value, false, rb);
     });
   }
   if (lt == ValueType::kScalar && rt == ValueType::kVector) {
-    return RangeEval({e.lhs.get(), e.rhs.get()}, [op, rb](std::span<const Vector> v, int64_t) {
+    return RangeEval({e.lhs.get(), e.rhs.get()}, [op, rb](std::span<Vector> v, int64_t) {
       return VectorScalarOp(op, v[1], v[0][0].value, true, rb);
     });
   }
@@ -233,20 +235,20 @@ Matrix Evaluator::EvalBinary(const BinaryExpr& e) {
   const VectorMatching& m = e.matching ? *e.matching : kDefaultMatching;
   switch (op) {
     case BinaryOp::kAnd:
-      return RangeEval({e.lhs.get(), e.rhs.get()}, [&m](std::span<const Vector> v, int64_t) {
+      return RangeEval({e.lhs.get(), e.rhs.get()}, [&m](std::span<Vector> v, int64_t) {
         return VectorAnd(v[0], v[1], m);
       });
     case BinaryOp::kOr:
-      return RangeEval({e.lhs.get(), e.rhs.get()}, [&m](std::span<const Vector> v, int64_t) {
+      return RangeEval({e.lhs.get(), e.rhs.get()}, [&m](std::span<Vector> v, int64_t) {
         return VectorOr(v[0], v[1], m);
       });
     case BinaryOp::kUnless:
-      return RangeEval({e.lhs.get(), e.rhs.get()}, [&m](std::span<const Vector> v, int64_t) {
+      return RangeEval({e.lhs.get(), e.rhs.get()}, [&m](std::span<Vector> v, int64_t) {
         return VectorUnless(v[0], v[1], m);
       });
     default:
       return RangeEval({e.lhs.get(), e.rhs.get()},
-                       [&m, op, rb](std::span<const Vector> v, int64_t) {
+                       [&m, op, rb](std::span<Vector> v, int64_t) {
                          return VectorBinop(op, v[0], v[1], m, rb);
                        });
   }

@@ -41,6 +41,7 @@ std::string LabelsKey(const Labels& labels) {
 
 std::string SignatureKey(const Labels& labels, bool on, const std::vector<std::string>& names) {
   std::string key;
+  key.reserve(96);
   for (const Label& l : labels) {
     bool listed = std::find(names.begin(), names.end(), l.name) != names.end();
     bool take = on ? listed : (!listed && l.name != kMetricNameLabel);
@@ -75,15 +76,34 @@ std::string LabelsString(const Labels& labels) {
   return out;
 }
 
+namespace {
+
+// Sorting pointers and comparing neighbours needs no allocation per label set.
+bool HasDuplicate(std::vector<const Labels*>& sets) {
+  std::sort(sets.begin(), sets.end(), [](const Labels* a, const Labels* b) { return *a < *b; });
+  for (size_t i = 1; i < sets.size(); ++i) {
+    if (*sets[i - 1] == *sets[i]) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool ContainsSameLabelset(const Vector& vector) {
   if (vector.size() < 2) return false;
   if (vector.size() == 2) return vector[0].labels == vector[1].labels;
-  std::unordered_map<std::string, int> seen;
-  seen.reserve(vector.size());
-  for (const Sample& s : vector) {
-    if (!seen.emplace(LabelsKey(s.labels), 0).second) return true;
-  }
-  return false;
+  std::vector<const Labels*> sets;
+  sets.reserve(vector.size());
+  for (const Sample& s : vector) sets.push_back(&s.labels);
+  return HasDuplicate(sets);
+}
+
+bool ContainsSameLabelset(const Matrix& matrix) {
+  if (matrix.size() < 2) return false;
+  std::vector<const Labels*> sets;
+  sets.reserve(matrix.size());
+  for (const Series& s : matrix) sets.push_back(&s.metric);
+  return HasDuplicate(sets);
 }
 
 void KahanSumInc(double inc, double* sum, double* c) {
@@ -212,6 +232,22 @@ Matrix Evaluator::EvalVectorSelector(const VectorSelector& vs, bool sample_times
   const int64_t lookback = limits_.lookback.count();
   int64_t ref_first = RefTime(vs.at, vs.at_timestamp_ms, vs.offset, start_);
   int64_t ref_last = RefTime(vs.at, vs.at_timestamp_ms, vs.offset, end_);
+  if (start_ == end_) {
+    // One step: only each series' newest sample in the lookback window
+    // matters, which the store finds without decoding whole chunks.
+    CheckInterrupt();
+    auto latest = store_.SelectLatest(vs.matchers, ref_first - lookback, ref_first);
+    if (!latest.ok()) Fail(latest.status());
+    Matrix out;
+    out.reserve(latest->size());
+    for (Sample& s : *latest) {
+      if (IsStaleMarker(s.value)) continue;
+      double v = sample_timestamps ? static_cast<double>(s.timestamp_ms) / 1000 : s.value;
+      out.push_back(Series{std::move(s.labels), {Point{start_, v}}});
+    }
+    Charge(out.size());
+    return out;
+  }
   std::vector<SelectedSeries> selected =
       Select(vs, ref_first - lookback, ref_last, /*drop_stale=*/false);
   Matrix out;
@@ -268,14 +304,11 @@ Matrix Evaluator::EvalSubquery(const SubqueryExpr& sq) {
 Matrix Evaluator::EvalUnary(const UnaryExpr& e) {
   Matrix m = EvalMatrix(*e.expr);
   if (!e.negate) return m;
-  std::unordered_map<std::string, int> seen;
   for (Series& s : m) {
     s.metric = DropMetricName(s.metric);
     for (Point& p : s.points) p.v = -p.v;
   }
-  for (const Series& s : m) {
-    if (!seen.emplace(LabelsKey(s.metric), 0).second) FailExecution(std::string(kSameLabelsetError));
-  }
+  if (ContainsSameLabelset(m)) FailExecution(std::string(kSameLabelsetError));
   return m;
 }
 
@@ -304,7 +337,12 @@ Matrix Evaluator::RangeEval(const std::vector<const Expr*>& args, const StepFunc
         const Series& s = inputs[i][si];
         size_t& c = cursors[i][si];
         if (c < s.points.size() && s.points[c].t == ts) {
-          vectors[i].push_back(Sample{s.metric, ts, s.points[c].v});
+          // After its last point a series is not read again: hand over its labels.
+          if (c + 1 == s.points.size()) {
+            vectors[i].push_back(Sample{std::move(inputs[i][si].metric), ts, s.points[c].v});
+          } else {
+            vectors[i].push_back(Sample{s.metric, ts, s.points[c].v});
+          }
           ++c;
         }
       }
@@ -339,7 +377,7 @@ Matrix Evaluator::EvalMatrix(const Expr& expr) {
   switch (expr.kind()) {
     case NodeKind::kNumberLiteral: {
       double v = expr.As<NumberLiteral>().value;
-      return RangeEval({}, [v](std::span<const Vector>, int64_t ts) {
+      return RangeEval({}, [v](std::span<Vector>, int64_t ts) {
         return Vector{Sample{{}, ts, v}};
       });
     }

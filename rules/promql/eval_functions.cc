@@ -44,8 +44,10 @@ bool ExtrapolatedRate(const RangeWindow& w, bool is_counter, bool is_rate, doubl
   double interval = sampled;
   interval += to_start < threshold ? to_start : average / 2;
   interval += to_end < threshold ? to_end : average / 2;
-  result *= interval / sampled;
-  if (is_rate) result /= static_cast<double>(w.maxt - w.mint) / 1000;
+  // In Prometheus's order of operations, so results agree to the last bit.
+  double factor = interval / sampled;
+  if (is_rate) factor /= static_cast<double>(w.maxt - w.mint) / 1000;
+  result *= factor;
   *out = result;
   return true;
 }
@@ -739,19 +741,14 @@ Matrix Evaluator::EvalCall(const Call& e) {
     const Expr& arg = Unparen(*e.args[0]);
     if (arg.kind() == NodeKind::kVectorSelector) {
       Matrix m = EvalVectorSelector(arg.As<VectorSelector>(), /*sample_timestamps=*/true);
-      std::unordered_map<std::string, int> seen;
-      for (Series& s : m) {
-        s.metric = DropMetricName(s.metric);
-        if (!seen.emplace(LabelsKey(s.metric), 0).second) {
-          FailExecution(std::string(kSameLabelsetError));
-        }
-      }
+      for (Series& s : m) s.metric = DropMetricName(s.metric);
+      if (ContainsSameLabelset(m)) FailExecution(std::string(kSameLabelsetError));
       return m;
     }
   }
   std::vector<const Expr*> args;
   for (const auto& a : e.args) args.push_back(a.get());
-  return RangeEval(args, [fn, &e](std::span<const Vector> v, int64_t ts) { return fn(v, e, ts); });
+  return RangeEval(args, [fn, &e](std::span<Vector> v, int64_t ts) { return fn(v, e, ts); });
 }
 
 Matrix Evaluator::EvalRangeFunction(const Call& e, size_t matrix_arg) {
@@ -845,10 +842,7 @@ Matrix Evaluator::EvalRangeFunction(const Call& e, size_t matrix_arg) {
     return Matrix{std::move(absent)};
   }
 
-  std::unordered_map<std::string, int> seen;
-  for (const Series& s : out) {
-    if (!seen.emplace(LabelsKey(s.metric), 0).second) FailExecution(std::string(kSameLabelsetError));
-  }
+  if (ContainsSameLabelset(out)) FailExecution(std::string(kSameLabelsetError));
   return out;
 }
 

@@ -36,8 +36,9 @@ Labels DropMetricName(const Labels& labels);
 // "{a=\"b\", c=\"d\"}" as Prometheus's labels.String().
 std::string LabelsString(const Labels& labels);
 
-// True if two elements of `vector` share a label set.
+// True if two elements of `vector` (two series of `matrix`) share a label set.
 bool ContainsSameLabelset(const Vector& vector);
+bool ContainsSameLabelset(const Matrix& matrix);
 inline constexpr std::string_view kSameLabelsetError =
     "vector cannot contain metrics with the same labelset";
 
@@ -84,7 +85,8 @@ class Evaluator {
   // instant vectors of each argument at that step (scalars as one-element
   // vectors, strings as empty vectors), collecting the results into series.
   // Fails if a step's result has two elements with the same label set.
-  using StepFunction = std::function<Vector(std::span<const Vector> args, int64_t ts)>;
+  // The argument vectors are the function's to consume (move from).
+  using StepFunction = std::function<Vector(std::span<Vector> args, int64_t ts)>;
   Matrix RangeEval(const std::vector<const Expr*>& args, const StepFunction& fn);
 
   // Per-node evaluations, in binary.cc and aggregate.cc.
