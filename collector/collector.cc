@@ -56,8 +56,30 @@ Result<std::unique_ptr<Collector>> Collector::Start(const CollectorConfig& confi
         }
         return Status::InvalidArgument("query must return a vector or a scalar");
       });
+  rules::AlertmanagerNotifierOptions am;
+  for (const auto& a : config.alerting.alertmanagers) {
+    rules::AlertmanagerEndpoint e;
+    e.url = a.url;
+    e.timeout = a.timeout;
+    e.bearer_token_file = a.bearer_token_file;
+    e.basic_auth_username = a.basic_auth_username;
+    e.basic_auth_password_file = a.basic_auth_password_file;
+    am.alertmanagers.push_back(std::move(e));
+  }
+  am.external_labels = rule_options.external_labels;
+  am.external_url = rule_options.external_url;
+  am.queue_capacity = static_cast<size_t>(config.alerting.queue_capacity);
+  am.max_batch_size = static_cast<size_t>(config.alerting.max_batch_size);
+  am.max_retries = static_cast<int>(config.alerting.max_retries);
+  std::vector<rules::AlertSink*> sinks;
+  if (!am.alertmanagers.empty()) {
+    auto notifier = rules::AlertmanagerNotifier::Create(am, *c->registry_);
+    if (!notifier.ok()) return notifier.status().WithContext("alerting");
+    c->notifier_ = std::move(notifier).value();
+    sinks.push_back(c->notifier_.get());
+  }
   auto manager = rules::RuleManager::Create(rule_options, *c->store_, *c->engine_, clock,
-                                            *c->registry_, {});
+                                            *c->registry_, sinks);
   if (!manager.ok()) return manager.status().WithContext("rules");
   c->rules_ = std::move(manager).value();
   ASSIGN_OR_RETURN(auto rule_files, ExpandRuleFiles(config));
@@ -79,6 +101,13 @@ Result<std::unique_ptr<Collector>> Collector::Start(const CollectorConfig& confi
       {"web.listen-address", config.web.listen},
   };
   web_options.rules = c->rules_api_.get();
+  RemoteWriteOptions remote_write_options;
+  remote_write_options.on_stored = [rules = c->rules_.get()](const std::vector<Sample>& samples) {
+    rules->OnIngest(samples);
+  };
+  c->remote_write_ =
+      std::make_unique<RemoteWriteReceiver>(remote_write_options, *c->store_, *c->metrics_, clock);
+  web_options.remote_write = c->remote_write_.get();
   RETURN_IF_ERROR(ParseHostPort(config.web.listen, &web_options.host, &web_options.port));
   auto web = WebServer::Start(web_options, *c->store_, *c->engine_, *c->registry_, clock,
                               [ready = &c->ready_] { return ready->load(); });
@@ -132,10 +161,14 @@ void Collector::Stop() {
   if (ingest_) ingest_->Stop();
   if (web_) web_->Stop();
   if (rules_) rules_->Stop();
+  // Resolved alerts of the last evaluation still get out, briefly.
+  if (notifier_) notifier_->Stop(std::chrono::seconds(5));
   ingest_.reset();
   web_.reset();
+  remote_write_.reset();
   rules_api_.reset();
   rules_.reset();
+  notifier_.reset();
   engine_.reset();
   store_.reset();
 }

@@ -7,10 +7,12 @@
 #include "collector/collector_config.h"
 #include "collector/collector_metrics.h"
 #include "collector/ingest_server.h"
+#include "collector/remote_write.h"
 #include "collector/rules_api.h"
 #include "collector/web_server.h"
 #include "common/clock.h"
 #include "common/status.h"
+#include "rules/alertmanager.h"
 #include "rules/manager.h"
 #include "rules/promql/engine.h"
 #include "storage/store.h"
@@ -49,7 +51,9 @@ class Collector {
   std::unique_ptr<CollectorMetrics> metrics_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<promql::Engine> engine_;
+  std::unique_ptr<rules::AlertmanagerNotifier> notifier_;
   std::unique_ptr<rules::RuleManager> rules_;
+  std::unique_ptr<RemoteWriteReceiver> remote_write_;
   std::unique_ptr<RulesApi> rules_api_;
   CollectorConfig config_;
   std::unique_ptr<IngestServer> ingest_;

@@ -126,6 +126,33 @@ Result<CollectorConfig> FromConfigMap(ConfigMap root) {
   if (r.state_file.empty()) r.state_file = config.storage.path + "/alert_state.json";
   RETURN_IF_ERROR(rules.CheckUnknownKeys());
 
+  ASSIGN_OR_RETURN(ConfigMap alerting, root.ReadMap("alerting"));
+  CollectorConfig::Alerting& al = config.alerting;
+  ASSIGN_OR_RETURN(auto alertmanagers, alerting.ReadMapList("alertmanagers"));
+  for (ConfigMap& am : alertmanagers) {
+    CollectorConfig::Alerting::Alertmanager a;
+    RETURN_IF_ERROR(am.ReadString("url", &a.url, Presence::kRequired));
+    if (a.url.rfind("http://", 0) != 0 && a.url.rfind("https://", 0) != 0) {
+      return am.Error("url", "expected http:// or https://, got \"" + a.url + "\"");
+    }
+    RETURN_IF_ERROR(am.ReadDuration("timeout", &a.timeout));
+    if (a.timeout.count() <= 0) return am.Error("timeout", "must be positive");
+    RETURN_IF_ERROR(am.ReadString("bearer_token_file", &a.bearer_token_file));
+    ASSIGN_OR_RETURN(ConfigMap basic, am.ReadMap("basic_auth"));
+    RETURN_IF_ERROR(basic.ReadString("username", &a.basic_auth_username));
+    RETURN_IF_ERROR(basic.ReadString("password_file", &a.basic_auth_password_file));
+    RETURN_IF_ERROR(basic.CheckUnknownKeys());
+    RETURN_IF_ERROR(am.CheckUnknownKeys());
+    al.alertmanagers.push_back(std::move(a));
+  }
+  RETURN_IF_ERROR(alerting.ReadInt("queue_capacity", &al.queue_capacity));
+  RETURN_IF_ERROR(alerting.ReadInt("max_batch_size", &al.max_batch_size));
+  RETURN_IF_ERROR(alerting.ReadInt("max_retries", &al.max_retries));
+  if (al.queue_capacity < 1) return alerting.Error("queue_capacity", "must be at least 1");
+  if (al.max_batch_size < 1) return alerting.Error("max_batch_size", "must be at least 1");
+  if (al.max_retries < 0) return alerting.Error("max_retries", "must not be negative");
+  RETURN_IF_ERROR(alerting.CheckUnknownKeys());
+
   ASSIGN_OR_RETURN(ConfigMap log, root.ReadMap("log"));
   std::string level = "info";
   RETURN_IF_ERROR(log.ReadString("level", &level));

@@ -80,6 +80,23 @@ struct CollectorConfig {
     std::string state_file;
   } rules;
 
+  // Where firing and resolved alerts are sent (docs/alerting.md).
+  struct Alerting {
+    struct Alertmanager {
+      std::string url;  // http(s)://host:port[/prefix]
+      std::chrono::milliseconds timeout{std::chrono::seconds(10)};
+      std::string bearer_token_file;
+      std::string basic_auth_username;
+      std::string basic_auth_password_file;
+    };
+    std::vector<Alertmanager> alertmanagers;
+    // Alerts waiting to be sent; beyond it the oldest are dropped (counted).
+    int64_t queue_capacity = 10000;
+    int64_t max_batch_size = 64;
+    // Retries of a failed batch per Alertmanager, with growing backoff.
+    int64_t max_retries = 3;
+  } alerting;
+
   // The configuration file and its directory (relative paths start there);
   // set by LoadCollectorConfig.
   std::string config_file;

@@ -179,6 +179,7 @@ RemoteWriteResponse RemoteWriteReceiver::Handle(const RemoteWriteRequest& reques
                << (suppressed ? " (" + std::to_string(suppressed) + " similar suppressed)" : "");
     }
   }
+  if (options_.on_stored) options_.on_stored(samples);
   return Answer(204, "");
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -20,6 +21,9 @@ struct RemoteWriteOptions {
   // refused with 413 before anything is decompressed, so a small hostile
   // body cannot claim a large buffer. Prometheus sends a few MiB at most.
   uint64_t max_decompressed_bytes = 32ull << 20;
+  // Called with the samples of every stored request (the rule manager's
+  // on-ingest trigger). Must be quick.
+  std::function<void(const std::vector<Sample>&)> on_stored;
 };
 
 // What the receiver answers: an HTTP status and, unless it is 204, a

@@ -205,6 +205,8 @@ Result<std::unique_ptr<WebServer>> WebServer::Start(const WebOptions& options,
     });
   }
 
+  if (options.remote_write != nullptr) RegisterRemoteWriteRoute(srv, *options.remote_write);
+
   if (const RulesApi* rules = options.rules) {
     srv.Get("/api/v1/rules", [rules](const httplib::Request& req, httplib::Response& res) {
       Reply(res, rules->Rules(FormOf(req)));

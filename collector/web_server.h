@@ -9,6 +9,7 @@
 #include <prometheus/registry.h>
 
 #include "collector/query_api.h"
+#include "collector/remote_write.h"
 #include "collector/rules_api.h"
 #include "common/clock.h"
 #include "common/status.h"
@@ -36,6 +37,8 @@ struct WebOptions {
   // Serves /api/v1/rules, /api/v1/alerts and /-/reload when set. Not owned;
   // must outlive the server.
   const RulesApi* rules = nullptr;
+  // Serves POST /api/v1/write (Prometheus remote_write) when set. Not owned.
+  RemoteWriteReceiver* remote_write = nullptr;
 };
 
 // The collector's HTTP server:
@@ -45,6 +48,7 @@ struct WebOptions {
 //   /api/v1/query, query_range, series, labels, label/<name>/values,
 //   metadata, format_query, query_exemplars, status/{buildinfo,runtimeinfo,
 //   flags}: Prometheus's HTTP query API (QueryApi, docs/api.md)
+//   POST /api/v1/write      Prometheus remote_write 1.0 (RemoteWriteReceiver)
 //   GET /api/v1/rules, /api/v1/alerts, POST|PUT /-/reload: rules (RulesApi)
 //   GET /-/healthy          200 while the process runs
 //   GET /-/ready            200 once `ready()` returns true, else 503
