@@ -101,6 +101,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"all", "duplicate-rules", "none"}))
       ->capture_default_str();
   rules_check->add_flag("--lint-fatal", rules_lint_fatal, "Exit 3 on lint findings");
+  std::vector<std::string> rule_test_files;
+  CLI::App* rules_test = rules->add_subcommand(
+      "test", "Run rule unit tests as `promtool test rules` does (same format and verdict)");
+  rules_test->add_option("files", rule_test_files, "Unit-test files")->required();
 
   CLI::App* query = app.add_subcommand(
       "query", "Run PromQL against a collector's HTTP API, like promtool query instant|range");
@@ -136,6 +140,8 @@ int main(int argc, char** argv) {
     query_options.range = query_range->parsed();
     return vitals::ctl::Query(query_options);
   }
+
+  if (*rules_test) return vitals::ctl::RulesTest(rule_test_files);
 
   if (*rules_check) {
     vitals::ctl::RulesCheckOptions options;

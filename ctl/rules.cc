@@ -2,7 +2,10 @@
 
 #include <sys/stat.h>
 
+#include <sstream>
+
 #include "rules/rule_file.h"
+#include "rules/rules_test_runner.h"
 
 namespace vitals::ctl {
 
@@ -63,6 +66,13 @@ int RulesCheck(const std::vector<std::string>& files, const RulesCheckOptions& o
   if (failed && has_errors) return kFailure;
   if (failed && options.lint_fatal) return kLintFailure;
   return 0;
+}
+
+int RulesTest(const std::vector<std::string>& files, std::FILE* out) {
+  std::ostringstream report;
+  bool ok = rules::RunRuleTestFiles(files, report);
+  std::fputs(report.str().c_str(), out);
+  return ok ? 0 : 1;
 }
 
 }  // namespace vitals::ctl

@@ -25,4 +25,9 @@ struct RulesCheckOptions {
 int RulesCheck(const std::vector<std::string>& files, const RulesCheckOptions& options,
                std::FILE* out = stdout, std::FILE* err = stderr);
 
+// Runs rule unit-test files in promtool's format and prints promtool's
+// report ("Unit Testing:  FILE", "  SUCCESS" / "  FAILED:"). Returns 0 if
+// every test passed, 1 otherwise (promtool test rules' exit status).
+int RulesTest(const std::vector<std::string>& files, std::FILE* out = stdout);
+
 }  // namespace vitals::ctl

@@ -173,5 +173,39 @@ TEST(RulesCheckTest, VitalsDirectiveMistakesFailWithTheirPosition) {
                          "interval, not \"sometimes\"\n");
 }
 
+// `vitalsctl rules test` and `promtool test rules` on Prometheus's own unit
+// tests and the examples shipped in deploy/rules: the same verdict.
+class RulesTestConformanceTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RulesTestConformanceTest, SameVerdictAsPromtool) {
+  const std::string file = GetParam();
+  ProgramRun ours = RunProgram(CtlBinary(), {"rules", "test", file});
+  EXPECT_NE(ours.status, -1);
+  const std::string promtool = Promtool();
+  if (promtool.empty()) GTEST_SKIP() << "promtool not installed";
+  ProgramRun theirs = RunProgram(promtool, {"test", "rules", file});
+  EXPECT_EQ(ours.status, theirs.status) << "ours:\n" << ours.out << ours.err << "\npromtool:\n"
+                                        << theirs.out << theirs.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    UnitTestFiles, RulesTestConformanceTest,
+    ::testing::Values(VITALS_SOURCE_DIR "/tests/conformance/promtool/unittest.yml",
+                      VITALS_SOURCE_DIR "/tests/conformance/promtool/failing.yml",
+                      VITALS_SOURCE_DIR "/tests/conformance/promtool/at-modifier-test.yml",
+                      VITALS_SOURCE_DIR "/tests/conformance/promtool/negative-offset-test.yml",
+                      VITALS_SOURCE_DIR "/tests/conformance/promtool/bad-input-series.yml",
+                      VITALS_SOURCE_DIR "/tests/conformance/promtool/bad-rules-error-test.yml",
+                      VITALS_SOURCE_DIR "/tests/conformance/promtool/bad-rules-syntax-test.yml",
+                      VITALS_SOURCE_DIR "/tests/conformance/promtool/long-period.yml",
+                      VITALS_SOURCE_DIR "/deploy/rules/host_test.yml",
+                      VITALS_SOURCE_DIR "/deploy/rules/dependencies_test.yml",
+                      VITALS_SOURCE_DIR "/deploy/rules/predictive_test.yml"),
+    [](const ::testing::TestParamInfo<std::string>& info) {
+      std::string name = std::filesystem::path(info.param).stem().string();
+      std::replace_if(name.begin(), name.end(), [](char c) { return !std::isalnum(c); }, '_');
+      return name;
+    });
+
 }  // namespace
 }  // namespace vitals::testing
