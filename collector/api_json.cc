@@ -7,33 +7,12 @@
 #include <type_traits>
 #include <variant>
 
+#include "common/go_json.h"
+
 namespace vitals::collector::json {
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
-
-// Length of the valid UTF-8 sequence at text[i] (2-4), or 0 if it is invalid,
-// with the rules of Go's utf8.DecodeRuneInString (no overlong forms, no
-// surrogates, nothing above U+10FFFF).
-size_t Utf8SequenceLength(std::string_view text, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  auto cont = [&](size_t k) { return k < text.size() && (byte(k) & 0xC0) == 0x80; };
-  unsigned char b = byte(i);
-  if (b >= 0xC2 && b <= 0xDF) return cont(i + 1) ? 2 : 0;
-  if (b >= 0xE0 && b <= 0xEF) {
-    if (!cont(i + 1) || !cont(i + 2)) return 0;
-    if (b == 0xE0 && byte(i + 1) < 0xA0) return 0;   // Overlong.
-    if (b == 0xED && byte(i + 1) >= 0xA0) return 0;  // Surrogate.
-    return 3;
-  }
-  if (b >= 0xF0 && b <= 0xF4) {
-    if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
-    if (b == 0xF0 && byte(i + 1) < 0x90) return 0;   // Overlong.
-    if (b == 0xF4 && byte(i + 1) >= 0x90) return 0;  // Above U+10FFFF.
-    return 4;
-  }
-  return 0;
-}
 
 // The shortest round-trip digits of a finite, non-zero |v| and its decimal
 // exponent: v = 0.d1d2...dn * 10^point. Returns the digit count.
@@ -122,51 +101,7 @@ void AppendGoSeconds(std::string* out, int64_t ms) {
 
 }  // namespace
 
-void AppendString(std::string* out, std::string_view text) {
-  out->push_back('"');
-  size_t run = 0;  // Start of the bytes not yet copied.
-  for (size_t i = 0; i < text.size();) {
-    unsigned char b = static_cast<unsigned char>(text[i]);
-    if (b >= 0x20 && b < 0x80 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&') {
-      ++i;
-      continue;
-    }
-    size_t len = 1;
-    const char* escape = nullptr;
-    char unicode[7] = {'\\', 'u', '0', '0', 0, 0, 0};
-    if (b < 0x80) {
-      switch (b) {
-        case '"': escape = "\\\""; break;
-        case '\\': escape = "\\\\"; break;
-        case '\n': escape = "\\n"; break;
-        case '\r': escape = "\\r"; break;
-        case '\t': escape = "\\t"; break;
-        default:
-          unicode[4] = kHex[b >> 4];
-          unicode[5] = kHex[b & 0xF];
-          escape = unicode;
-      }
-    } else {
-      len = Utf8SequenceLength(text, i);
-      if (len == 0) {
-        len = 1;
-        escape = "\\ufffd";
-      } else if (len == 3 && b == 0xE2 && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
-                 (static_cast<unsigned char>(text[i + 2]) & 0xFE) == 0xA8) {
-        escape = static_cast<unsigned char>(text[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029";
-      } else {
-        i += len;  // Valid UTF-8 is copied as is.
-        continue;
-      }
-    }
-    out->append(text.data() + run, i - run);
-    out->append(escape);
-    i += len;
-    run = i;
-  }
-  out->append(text.data() + run, text.size() - run);
-  out->push_back('"');
-}
+void AppendString(std::string* out, std::string_view text) { AppendGoJsonString(out, text); }
 
 void AppendSampleValue(std::string* out, double v) {
   out->push_back('"');
@@ -283,7 +218,7 @@ std::string GoQuote(std::string_view text) {
   for (size_t i = 0; i < text.size();) {
     unsigned char b = static_cast<unsigned char>(text[i]);
     if (b >= 0x80) {
-      size_t len = Utf8SequenceLength(text, i);
+      size_t len = GoUtf8SequenceLength(text, i);
       if (len == 0) {
         out += "\\x";
         out += kHex[b >> 4];
