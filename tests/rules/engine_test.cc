@@ -1,0 +1,141 @@
+// Engine behaviour the Prometheus test scripts do not cover: query limits,
+// timeouts, cancellation, range-query argument checks and error classes.
+
+#include "rules/promql/engine.h"
+
+#include <stdlib.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "rules/promql/parser.h"
+
+namespace vitals::promql {
+namespace {
+
+constexpr int64_t kT0 = 1'700'000'000'000;
+
+// A clock that jumps one minute every time it is read: any query with a
+// timeout runs out of time at its first check.
+class RunawayClock final : public Clock {
+ public:
+  std::chrono::system_clock::time_point Now() const override {
+    return std::chrono::system_clock::time_point(
+        std::chrono::milliseconds(kT0 + 60'000 * calls_.fetch_add(1)));
+  }
+
+ private:
+  mutable std::atomic<int64_t> calls_{0};
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "vitals-engine-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    storage::Options o;
+    o.path = dir_ + "/db";
+    o.sync_writes = false;
+    o.background_maintenance = false;
+    o.retention = std::chrono::milliseconds(0);
+    store_ = std::move(*storage::Store::Open(o));
+    std::vector<Sample> samples;
+    for (int series = 0; series < 10; ++series) {
+      for (int i = 0; i < 20; ++i) {
+        samples.push_back(Sample{{{"__name__", "x"}, {"i", std::to_string(series)}},
+                                 kT0 + i * 15'000, static_cast<double>(i)});
+      }
+    }
+    ASSERT_TRUE(store_->Append(samples, {}).ok());
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Result<QueryResult> Instant(const Engine& engine, const std::string& query, int64_t t,
+                              const QueryOptions& options = {}) {
+    auto expr = ParseExpr(query);
+    EXPECT_TRUE(expr.ok()) << expr.status().ToString();
+    return engine.InstantQuery(*store_, **expr, t, options);
+  }
+
+  std::string dir_;
+  std::unique_ptr<storage::Store> store_;
+};
+
+TEST_F(EngineTest, TooManySamplesIsAnExecutionError) {
+  EngineOptions options;
+  options.max_samples = 50;
+  Engine engine(options);
+  auto r = Instant(engine, "sum(x)", kT0 + 300'000);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();  // 10 samples in memory at once.
+  r = Instant(engine, "sum(count_over_time(x[5m]))", kT0 + 300'000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kResourceExhausted);
+  EXPECT_EQ(r.status().message(),
+            "query processing would load too many samples into memory in query execution");
+  EXPECT_EQ(ErrorTypeOf(r.status()), "execution");
+}
+
+TEST_F(EngineTest, QueryThatRunsOutOfTimeTimesOut) {
+  RunawayClock clock;
+  EngineOptions options;
+  options.timeout = std::chrono::seconds(30);
+  Engine engine(options, clock);
+  auto r = Instant(engine, "sum(x)", kT0);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "query timed out in query execution");
+  EXPECT_EQ(ErrorTypeOf(r.status()), "timeout");
+}
+
+TEST_F(EngineTest, CancelledQueryStops) {
+  std::atomic<bool> cancel{true};
+  Engine engine;
+  QueryOptions options;
+  options.cancel = &cancel;
+  auto r = Instant(engine, "x", kT0, options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "query was canceled in query execution");
+  EXPECT_EQ(ErrorTypeOf(r.status()), "canceled");
+}
+
+TEST_F(EngineTest, RangeQueryRefusesMatricesAndBadSteps) {
+  Engine engine;
+  auto matrix = ParseExpr("x[5m]");
+  auto r = engine.RangeQuery(*store_, **matrix, kT0, kT0 + 60'000, std::chrono::seconds(15));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "invalid expression type \"range vector\" for range query, must be Scalar or instant "
+            "Vector");
+  EXPECT_EQ(ErrorTypeOf(r.status()), "bad_data");
+  auto vec = ParseExpr("x");
+  EXPECT_FALSE(engine.RangeQuery(*store_, **vec, kT0, kT0 - 1, std::chrono::seconds(15)).ok());
+  EXPECT_FALSE(engine.RangeQuery(*store_, **vec, kT0, kT0, std::chrono::seconds(0)).ok());
+}
+
+TEST_F(EngineTest, RangeQueryGivesOnePointPerStepSortedByLabels) {
+  Engine engine;
+  auto expr = ParseExpr("x{i=~\"[12]\"} * 2");
+  auto r = engine.RangeQuery(*store_, **expr, kT0, kT0 + 60'000, std::chrono::seconds(30));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const auto& m = std::get<Matrix>(r->value);
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(FormatSeries(m[0].metric), "{i=\"1\"}");
+  EXPECT_EQ(m[0].points, (std::vector<Point>{{kT0, 0}, {kT0 + 30'000, 4}, {kT0 + 60'000, 8}}));
+}
+
+TEST_F(EngineTest, DuplicateLabelsetsAfterDroppingTheNameAreAnError) {
+  ASSERT_TRUE(store_->Append({Sample{{{"__name__", "y"}, {"i", "0"}}, kT0, 1}}, {}).ok());
+  Engine engine;
+  auto r = Instant(engine, "rate({__name__=~\"x|y\", i=\"0\"}[5m]) or abs({__name__=~\"x|y\"})",
+                   kT0 + 60'000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "vector cannot contain metrics with the same labelset");
+}
+
+}  // namespace
+}  // namespace vitals::promql
