@@ -4,8 +4,8 @@
 // engine and storage spend the time the HTTP benchmark measures.
 //
 //   bench/query_vs_prometheus.sh --keep      # prints "kept /tmp/query_vs_prom.XXXXXX"
-//   VITALS_QUERY_BENCH_STORE=/tmp/query_vs_prom.XXXXXX/vitals-data \
-//     build/bench/promql_engine_bench [--benchmark_filter=histogram]
+//   export VITALS_QUERY_BENCH_STORE=/tmp/query_vs_prom.XXXXXX/vitals-data
+//   build/bench/promql_engine_bench [--benchmark_filter=histogram]
 //
 // Times are those of the benchmark's data (6 h from 1700006400 at 15 s).
 
