@@ -198,7 +198,7 @@ TEST_F(RemoteWriteReceiverTest, RefusesSeriesWithoutAMetricNameOrWithDuplicateLa
 }
 
 TEST_F(RemoteWriteReceiverTest, RefusesRequestsThatDecompressBeyondTheLimitWith413) {
-  Recreate(RemoteWriteOptions{.max_decompressed_bytes = 1024});
+  Recreate(RemoteWriteOptions{.max_decompressed_bytes = 1024, .on_stored = {}});
   prompb::WriteRequest request;
   AddSeries(&request, {{"__name__", "up"}, {"pad", std::string(2000, 'x')}}, {{1000, 1}});
   std::string body = Encode(request);
@@ -290,7 +290,7 @@ class RemoteWriteHttpTest : public RemoteWriteReceiverTest {
  protected:
   void SetUp() override {
     RemoteWriteReceiverTest::SetUp();
-    Recreate(RemoteWriteOptions{.max_decompressed_bytes = 64 * 1024});
+    Recreate(RemoteWriteOptions{.max_decompressed_bytes = 64 * 1024, .on_stored = {}});
     RegisterRemoteWriteRoute(server_, *receiver_);
     port_ = server_.bind_to_any_port("127.0.0.1");
     ASSERT_GT(port_, 0);
