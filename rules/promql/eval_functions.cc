@@ -345,6 +345,11 @@ Vector Timestamp(std::span<const Vector> args, const Call&, int64_t ts) {
   return out;
 }
 
+// histogram_count(), histogram_sum(), histogram_fraction(): they read native
+// histogram samples only and skip floats, so over float data (all Vitals
+// stores) they return nothing, as in Prometheus 2.42.
+Vector NativeHistogramOnly(std::span<const Vector>, const Call&, int64_t) { return {}; }
+
 Vector Absent(std::span<const Vector> args, const Call& call, int64_t ts) {
   if (!args[0].empty()) return {};
   return Vector{Sample{AbsentLabels(*call.args[0]), ts, 1}};
@@ -657,7 +662,10 @@ const std::unordered_map<std::string_view, InstantFunction>& InstantFunctions() 
       {"deg", Simple<Deg>},
       {"exp", Simple<Exp>},
       {"floor", Simple<Floor>},
+      {"histogram_count", NativeHistogramOnly},
+      {"histogram_fraction", NativeHistogramOnly},
       {"histogram_quantile", HistogramQuantile},
+      {"histogram_sum", NativeHistogramOnly},
       {"hour", DateFn<Hour>},
       {"label_join", LabelJoin},
       {"label_replace", LabelReplace},
