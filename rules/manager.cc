@@ -8,6 +8,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
@@ -25,7 +26,8 @@ using Millis = std::chrono::milliseconds;
 
 // The metric names an expression reads; `any` when a selector has no
 // metric name (it may read anything).
-void CollectMetricNames(const promql::Expr& e, std::set<std::string>* names, bool* any) {
+void CollectMetricNames(const promql::Expr& e, std::set<std::string, std::less<>>* names,
+                        bool* any) {
   using promql::NodeKind;
   switch (e.kind()) {
     case NodeKind::kVectorSelector: {
@@ -184,7 +186,7 @@ struct RuleManager::Group {
   std::string key;  // "file;name", the rule_group label.
   Millis interval{0};
   std::vector<RuleSlot> rules;
-  std::set<std::string> reads_metrics;
+  std::set<std::string, std::less<>> reads_metrics;
   bool reads_any = false;
 
   // Per-group metrics, removed when the group goes away.
@@ -301,7 +303,7 @@ Status RuleManager::LoadParsed(std::vector<RuleFile> files) {
       for (size_t i = 0; i < g->rules.size(); ++i) {
         const RuleDesc& rd = *g->rules[i].desc;
         for (size_t j = i + 1; j < g->rules.size() && !g->rules[i].flush_after; ++j) {
-          std::set<std::string> names;
+          std::set<std::string, std::less<>> names;
           bool any = false;
           CollectMetricNames(*g->rules[j].desc->parsed, &names, &any);
           g->rules[i].flush_after =
@@ -357,6 +359,12 @@ void RuleManager::Stop() {
 
 void RuleManager::StartThreadsLocked() {
   running_ = true;
+  {
+    std::lock_guard triggers(triggers_mu_);
+    for (auto& g : groups_) {
+      if (g->desc->trigger == EvalTrigger::kOnIngest) on_ingest_groups_.push_back(g.get());
+    }
+  }
   for (auto& g : groups_) {
     {
       std::lock_guard wl(g->wake_mu);
@@ -367,6 +375,10 @@ void RuleManager::StartThreadsLocked() {
 }
 
 void RuleManager::StopThreadsLocked() {
+  {
+    std::lock_guard triggers(triggers_mu_);
+    on_ingest_groups_.clear();
+  }
   for (auto& g : groups_) {
     {
       std::lock_guard wl(g->wake_mu);
@@ -422,13 +434,15 @@ void RuleManager::RunGroup(Group* g) {
 }
 
 void RuleManager::OnIngest(const std::vector<Sample>& samples) {
-  std::lock_guard lock(mu_);
-  if (!running_) return;
-  for (auto& g : groups_) {
-    if (g->desc->trigger != EvalTrigger::kOnIngest) continue;
+  std::lock_guard triggers(triggers_mu_);
+  if (on_ingest_groups_.empty()) return;
+  // Distinct metric names of the batch; the views point into `samples`.
+  std::unordered_set<std::string_view> names;
+  for (const Sample& s : samples) names.insert(GetLabel(s.labels, kMetricNameLabel));
+  for (Group* g : on_ingest_groups_) {
     bool reads = g->reads_any;
-    for (size_t i = 0; !reads && i < samples.size(); ++i) {
-      reads = g->reads_metrics.contains(std::string(GetLabel(samples[i].labels, kMetricNameLabel)));
+    for (auto it = names.begin(); !reads && it != names.end(); ++it) {
+      reads = g->reads_metrics.contains(*it);
     }
     if (!reads) continue;
     {

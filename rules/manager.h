@@ -150,6 +150,12 @@ class RuleManager {
   // Alert state loaded from the state file, applied to rules as they load.
   std::map<std::string, std::map<Labels, Alert>> restored_;  // GUARDED_BY(mu_)
   std::atomic<bool> last_reload_ok_{true};
+
+  // The on_ingest groups while threads run, for OnIngest: the ingest path
+  // must never wait behind an evaluation holding mu_. Set and cleared with
+  // the threads (under mu_ and this mutex).
+  std::mutex triggers_mu_;
+  std::vector<Group*> on_ingest_groups_;  // GUARDED_BY(triggers_mu_)
 };
 
 }  // namespace vitals::rules
