@@ -92,6 +92,8 @@ class Evaluator {
   // Per-node evaluations, in binary.cc and aggregate.cc.
   Matrix EvalBinary(const BinaryExpr& e);
   Matrix EvalAggregate(const AggregateExpr& e);
+  Matrix AggregateSeriesWise(const Expr* arg, AggregateOp op,
+                             const std::vector<std::string>& grouping, bool without);
   Matrix EvalCall(const Call& e);
 
  private:
