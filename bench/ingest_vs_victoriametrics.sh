@@ -78,28 +78,7 @@ fi
 command -v curl >/dev/null || { echo "curl is required" >&2; exit 2; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ingest_vs_vm.XXXXXX")
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if ((keep)); then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "[$(date +%T)] $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-# wait_http URL SECONDS PID: until URL answers 2xx; fails if PID exits first.
-wait_http() {
-  local url=$1 deadline=$((SECONDS + $2)) pid=$3
-  until curl -sf -o /dev/null --max-time 2 "$url"; do
-    kill -0 "$pid" 2>/dev/null || return 1
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
+start_cleanup
 
 # stop PID SIGNAL SECONDS: signals PID and waits for it, SIGKILL after SECONDS.
 stop() {
