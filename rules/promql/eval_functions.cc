@@ -743,7 +743,7 @@ Matrix Evaluator::EvalCall(const Call& e) {
     }
   }
   InstantFunction fn = FindInstantFunction(name);
-  if (fn == nullptr) Fail(Status::Internal("function not implemented: " + std::string(name)));
+  if (fn == nullptr) Fail(Status::Internal("no implementation of function " + std::string(name)));
   if (name == "timestamp") {
     // timestamp(selector) gives the sample's own time, not the step's.
     const Expr& arg = Unparen(*e.args[0]);
@@ -762,7 +762,7 @@ Matrix Evaluator::EvalCall(const Call& e) {
 Matrix Evaluator::EvalRangeFunction(const Call& e, size_t matrix_arg) {
   const std::string_view name = e.func->name;
   RangeFunction fn = FindRangeFunction(name);
-  if (fn == nullptr) Fail(Status::Internal("function not implemented: " + std::string(name)));
+  if (fn == nullptr) Fail(Status::Internal("no implementation of function " + std::string(name)));
 
   // The scalar arguments, one value per step.
   std::vector<Matrix> scalar_args(e.args.size());

@@ -5,11 +5,14 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 
 #include <gtest/gtest.h>
 
+#include "rules/promql/evaluator.h"
+#include "rules/promql/functions.h"
 #include "rules/promql/parser.h"
 
 namespace vitals::promql {
@@ -135,6 +138,20 @@ TEST_F(EngineTest, DuplicateLabelsetsAfterDroppingTheNameAreAnError) {
                    kT0 + 60'000);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "vector cannot contain metrics with the same labelset");
+}
+
+// The evaluator's "no implementation" error is an invariant guard: every
+// function the parser accepts is implemented, as an instant or a range function.
+TEST(EngineFunctionsTest, EveryParserFunctionHasAnImplementation) {
+  for (const Function& f : AllFunctions()) {
+    bool takes_matrix = std::find(f.arg_types.begin(), f.arg_types.end(), ValueType::kMatrix) !=
+                        f.arg_types.end();
+    if (takes_matrix) {
+      EXPECT_NE(internal::FindRangeFunction(f.name), nullptr) << f.name;
+    } else {
+      EXPECT_NE(internal::FindInstantFunction(f.name), nullptr) << f.name;
+    }
+  }
 }
 
 }  // namespace
