@@ -49,7 +49,7 @@ TEST(NewEnvelopeTest, CarriesProtocolVersionOneDotZero) {
   wire::Envelope env = NewEnvelope();
   EXPECT_EQ(env.protocol_major(), 1u);
   EXPECT_EQ(env.protocol_major(), static_cast<uint32_t>(wire::PROTOCOL_MAJOR));
-  EXPECT_EQ(env.protocol_minor(), 0u);
+  EXPECT_EQ(env.protocol_minor(), 1u);
 }
 
 TEST(EncodeSamplesTest, InternsEachStringOncePerBatch) {
