@@ -2,6 +2,8 @@
 
 #include <array>
 #include <charconv>
+#include <cstdio>
+#include <ctime>
 #include <limits>
 #include <utility>
 
@@ -109,6 +111,19 @@ Result<uint64_t> ParseBytes(std::string_view text) {
   }
   return Status::InvalidArgument("not a valid size: \"" + std::string(text) +
                                  "\" (expected e.g. 512KiB, 256MiB, 1GB)");
+}
+
+std::string FormatRfc3339Millis(int64_t unix_ms) {
+  // Floor division, so times before 1970 keep a non-negative fraction.
+  int64_t secs = unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000;
+  int millis = static_cast<int>(unix_ms - secs * 1000);
+  std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", millis);
+  return buf;
 }
 
 }  // namespace vitals

@@ -21,4 +21,8 @@ std::string FormatDuration(std::chrono::milliseconds d);
 // 1000) or KiB, MiB, GiB, TiB (powers of 1024). "256MiB" -> 268435456.
 Result<uint64_t> ParseBytes(std::string_view text);
 
+// A Unix time in milliseconds as RFC 3339 in UTC with exactly three fraction
+// digits: "2026-11-22T10:00:00.000Z".
+std::string FormatRfc3339Millis(int64_t unix_ms);
+
 }  // namespace vitals
