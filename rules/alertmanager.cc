@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/curl_handle.h"
 #include "common/log.h"
 #include "common/version.h"
 
@@ -41,21 +42,6 @@ Result<std::string> ReadSecretFile(const std::string& path) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   return text;
 }
-
-void EnsureCurlInitialized() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-struct CurlDeleter {
-  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
-};
-using CurlPtr = std::unique_ptr<CURL, CurlDeleter>;
-
-struct SlistDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
 
 // Prometheus's notifier metrics, declared once; per-Alertmanager children
 // are added by the senders.
@@ -185,7 +171,7 @@ class AlertmanagerSender {
       if (!curl_) return {Status::Internal("curl_easy_init failed"), true};
     }
     CURL* curl = curl_.get();
-    SlistPtr headers(curl_slist_append(nullptr, "Content-Type: application/json"));
+    CurlSlistPtr headers(curl_slist_append(nullptr, "Content-Type: application/json"));
     // No "Expect: 100-continue" round trip for bodies over 1 KiB.
     headers.reset(curl_slist_append(headers.release(), "Expect:"));
     std::string password;

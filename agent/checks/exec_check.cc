@@ -1,23 +1,10 @@
 #include "agent/checks/exec_check.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <charconv>
-#include <cstdlib>
-#include <filesystem>
 #include <set>
 
 #include "agent/checks/tcp_check.h"
-
-extern char** environ;
+#include "common/subprocess.h"
 
 namespace vitals::agent {
 namespace {
@@ -29,7 +16,6 @@ const MetricDesc kPerfData{"vitals_check_perfdata", MetricType::kGauge,
                            "(see the uom label)."};
 
 constexpr size_t kMaxOutputBytes = 64 * 1024;  // Per stream; the rest is read and dropped.
-constexpr char kDefaultPath[] = "/usr/local/bin:/usr/bin:/bin";
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
@@ -102,98 +88,23 @@ std::optional<std::string> ReadLabel(std::string_view* text) {
   return label;
 }
 
-// Builds "NAME=value" strings: the agent's environment with `overrides` applied.
-std::vector<std::string> MergeEnvironment(const std::map<std::string, std::string>& overrides) {
-  std::vector<std::string> out;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    std::string_view entry(*e);
-    std::string name(entry.substr(0, entry.find('=')));
-    if (!overrides.contains(name)) out.emplace_back(entry);
-  }
-  for (const auto& [name, value] : overrides) out.push_back(name + "=" + value);
-  return out;
-}
-
-std::vector<char*> CStrings(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  for (std::string& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
-
-bool IsExecutableFile(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
-}
-
-// Creates a pipe whose ends are both above 2, so that setting up the child's
-// stdin, stdout and stderr cannot clobber them (the agent may run with some
-// of 0-2 closed). Both ends are close-on-exec.
-bool MakePipe(UniqueFd* read_end, UniqueFd* write_end, std::string* error) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    *error = "pipe: " + ErrnoMessage(errno);
-    return false;
-  }
-  UniqueFd ends[2] = {UniqueFd(fds[0]), UniqueFd(fds[1])};
-  for (UniqueFd& end : ends) {
-    if (end.get() > 2) continue;
-    UniqueFd moved(::fcntl(end.get(), F_DUPFD_CLOEXEC, 3));
-    if (!moved.valid()) {
-      *error = "fcntl: " + ErrnoMessage(errno);
-      return false;
-    }
-    end = std::move(moved);
-  }
-  ::fcntl(ends[0].get(), F_SETFL, O_NONBLOCK);  // The agent's end; the child's stays blocking.
-  *read_end = std::move(ends[0]);
-  *write_end = std::move(ends[1]);
-  return true;
-}
-
-// What became of one run of the program.
-struct ProcessResult {
-  bool timed_out = false;
-  int wait_status = 0;
-  std::string out;
-  std::string err;
-};
-
-// Reads what is available from a non-blocking pipe into *buf (up to the cap).
-// Returns false once the pipe reached end of file or failed.
-bool ReadAvailable(int fd, std::string* buf) {
-  char chunk[4096];
-  while (true) {
-    ssize_t n = ::read(fd, chunk, sizeof(chunk));
-    if (n > 0) {
-      size_t keep = std::min(static_cast<size_t>(n),
-                             kMaxOutputBytes - std::min(kMaxOutputBytes, buf->size()));
-      buf->append(chunk, keep);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    return n < 0 && errno == EAGAIN;
-  }
-}
-
 class ExecCheck final : public Check {
  public:
-  ExecCheck(std::string path, std::vector<std::string> argv, std::vector<std::string> envp)
-      : path_(std::move(path)), argv_(std::move(argv)), envp_(std::move(envp)) {}
+  explicit ExecCheck(Subprocess process) : process_(std::move(process)) {}
 
   CheckOutcome Run(Steady::time_point deadline_point) override {
     RunDeadline deadline(deadline_point);
     CheckOutcome outcome;
-    std::string error;
-    auto result = Execute(deadline, &error);
-    if (!result) {
+    Result<SubprocessResult> result = process_.Run(deadline_point);
+    if (!result.ok()) {
       outcome.status = CheckStatus::kUnknown;
-      outcome.message = "run " + path_ + ": " + error;
+      outcome.message = "run " + process_.path() + ": " + result.status().message();
       return outcome;
     }
     if (result->timed_out) {
       outcome.status = CheckStatus::kCritical;
-      outcome.message = path_ + ": " + deadline.TimedOutMessage() + "; killed its process group";
+      outcome.message =
+          process_.path() + ": " + deadline.TimedOutMessage() + "; killed its process group";
       return outcome;
     }
     Interpret(*result, &outcome);
@@ -201,98 +112,21 @@ class ExecCheck final : public Check {
   }
 
  private:
-  // Starts the program and collects its output and exit status; nullopt with
-  // *error set if it could not be started.
-  std::optional<ProcessResult> Execute(const RunDeadline& deadline, std::string* error) {
-    UniqueFd out_r, out_w, err_r, err_w;
-    if (!MakePipe(&out_r, &out_w, error) || !MakePipe(&err_r, &err_w, error)) return std::nullopt;
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, out_w.get(), 1);
-    posix_spawn_file_actions_adddup2(&actions, err_w.get(), 2);
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    // Its own process group, so a timeout kills its children too; the agent
-    // blocks signals on its threads and that mask must not be inherited.
-    posix_spawnattr_setflags(
-        &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setpgroup(&attr, 0);
-    sigset_t signals;
-    sigemptyset(&signals);
-    posix_spawnattr_setsigmask(&attr, &signals);
-    sigfillset(&signals);
-    posix_spawnattr_setsigdefault(&attr, &signals);
-
-    std::vector<std::string> argv = argv_, envp = envp_;
-    std::vector<char*> c_argv = CStrings(argv), c_envp = CStrings(envp);
-    pid_t pid = 0;
-    int rc = ::posix_spawn(&pid, path_.c_str(), &actions, &attr, c_argv.data(), c_envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    if (rc != 0) {
-      *error = ErrnoMessage(rc);
-      return std::nullopt;
-    }
-    out_w.Reset();
-    err_w.Reset();
-    return Collect(pid, std::move(out_r), std::move(err_r), deadline);
-  }
-
-  // Reads both pipes until the child exits or the deadline passes, then
-  // reaps it (killing its process group first on timeout).
-  static ProcessResult Collect(pid_t pid, UniqueFd out_r, UniqueFd err_r,
-                               const RunDeadline& deadline) {
-    ProcessResult result;
-    // A pidfd becomes readable when the child exits; without one (kernels
-    // before 5.3) the loop checks every 10ms instead.
-    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-    bool exited = false;
-    while (!exited) {
-      pollfd fds[3];
-      nfds_t n = 0;
-      if (out_r.valid()) fds[n++] = {out_r.get(), POLLIN, 0};
-      if (err_r.valid()) fds[n++] = {err_r.get(), POLLIN, 0};
-      if (pidfd.valid()) fds[n++] = {pidfd.get(), POLLIN, 0};
-      int timeout = deadline.PollMillis();
-      if (!pidfd.valid()) timeout = std::min(timeout, 10);
-      int ready = ::poll(fds, n, timeout);
-      if (ready < 0 && errno != EINTR) break;
-      if (out_r.valid() && !ReadAvailable(out_r.get(), &result.out)) out_r.Reset();
-      if (err_r.valid() && !ReadAvailable(err_r.get(), &result.err)) err_r.Reset();
-      exited = ::waitpid(pid, &result.wait_status, WNOHANG) == pid;
-      if (!exited && deadline.Expired()) break;
-    }
-    if (exited) {
-      // Whatever the child wrote before exiting is in the pipes already.
-      if (out_r.valid()) ReadAvailable(out_r.get(), &result.out);
-      if (err_r.valid()) ReadAvailable(err_r.get(), &result.err);
-      return result;
-    }
-    result.timed_out = true;
-    ::kill(-pid, SIGKILL);
-    while (::waitpid(pid, &result.wait_status, 0) < 0 && errno == EINTR) {
-    }
-    return result;
-  }
-
-  void Interpret(const ProcessResult& result, CheckOutcome* outcome) const {
+  void Interpret(const SubprocessResult& result, CheckOutcome* outcome) const {
+    const std::string& path = process_.path();
     PluginOutput output = SplitPluginOutput(result.out);
     std::string message = output.message;
     if (message.empty()) message = std::string(FirstLine(result.err));
-    if (WIFSIGNALED(result.wait_status)) {
+    if (result.signal != 0) {
       outcome->status = CheckStatus::kUnknown;
-      std::string reason =
-          path_ + " killed by signal " + std::to_string(WTERMSIG(result.wait_status));
+      std::string reason = path + " killed by signal " + std::to_string(result.signal);
       outcome->message = message.empty() ? reason : reason + ": " + message;
     } else {
-      const int code = WEXITSTATUS(result.wait_status);
+      const int code = result.exit_code;
       outcome->status =
           code >= 0 && code <= 3 ? static_cast<CheckStatus>(code) : CheckStatus::kUnknown;
       if (code > 3) {
-        std::string reason = path_ + " exited with status " + std::to_string(code);
+        std::string reason = path + " exited with status " + std::to_string(code);
         outcome->message = message.empty() ? reason : reason + ": " + message;
       } else {
         outcome->message =
@@ -304,43 +138,10 @@ class ExecCheck final : public Check {
     }
   }
 
-  const std::string path_;               // Absolute path of the program.
-  const std::vector<std::string> argv_;  // argv_[0] as configured.
-  const std::vector<std::string> envp_;  // NAME=value, fixed at start-up.
+  const Subprocess process_;  // The program, resolved and with its environment, at start-up.
 };
 
 }  // namespace
-
-Result<std::string> ResolveExecutable(const std::string& program, const std::string& search_path) {
-  if (program.empty()) return Status::InvalidArgument("the program name is empty");
-  if (program.find('/') != std::string::npos) {
-    std::error_code ec;
-    std::string path = std::filesystem::absolute(program, ec).lexically_normal().string();
-    if (ec) path = program;
-    if (::access(path.c_str(), F_OK) != 0) {
-      return Status::NotFound("\"" + program + "\" does not exist");
-    }
-    if (!IsExecutableFile(path)) {
-      return Status::FailedPrecondition("\"" + program + "\" is not an executable file");
-    }
-    return path;
-  }
-  std::string_view rest(search_path);
-  while (true) {
-    size_t colon = rest.find(':');
-    std::string dir(rest.substr(0, colon));
-    if (dir.empty()) dir = ".";
-    std::string candidate = dir + "/" + program;
-    if (IsExecutableFile(candidate)) {
-      std::error_code ec;
-      std::string path = std::filesystem::absolute(candidate, ec).lexically_normal().string();
-      return ec ? candidate : path;
-    }
-    if (colon == std::string_view::npos) break;
-    rest.remove_prefix(colon + 1);
-  }
-  return Status::NotFound("\"" + program + "\" not found in PATH (" + search_path + ")");
-}
 
 std::vector<PerfDatum> ParsePerfData(std::string_view text) {
   std::vector<PerfDatum> out;
@@ -386,21 +187,12 @@ PluginOutput SplitPluginOutput(std::string_view output) {
 }
 
 Result<std::unique_ptr<Check>> NewExecCheck(ExecCheckOptions options) {
-  if (options.command.empty()) return Status::InvalidArgument("the command is empty");
-  for (const auto& [name, value] : options.env) {
-    if (name.empty() || name.find('=') != std::string::npos) {
-      return Status::InvalidArgument("\"" + name + "\" is not a valid environment variable name");
-    }
-  }
-  std::string search_path = kDefaultPath;
-  if (auto it = options.env.find("PATH"); it != options.env.end()) {
-    search_path = it->second;
-  } else if (const char* path = std::getenv("PATH"); path != nullptr) {
-    search_path = path;
-  }
-  ASSIGN_OR_RETURN(std::string program, ResolveExecutable(options.command[0], search_path));
-  return std::unique_ptr<Check>(std::make_unique<ExecCheck>(
-      std::move(program), std::move(options.command), MergeEnvironment(options.env)));
+  SubprocessOptions process;
+  process.argv = std::move(options.command);
+  process.env = std::move(options.env);
+  process.max_output_bytes = kMaxOutputBytes;
+  ASSIGN_OR_RETURN(Subprocess subprocess, Subprocess::Create(std::move(process)));
+  return std::unique_ptr<Check>(std::make_unique<ExecCheck>(std::move(subprocess)));
 }
 
 Result<std::unique_ptr<Check>> CreateExecCheck(const CheckSpec& spec, ConfigMap& fields) {

@@ -39,11 +39,6 @@ Result<std::unique_ptr<Check>> NewExecCheck(ExecCheckOptions options);
 // InvalidArgument naming file, line and key, e.g. for a missing program.
 Result<std::unique_ptr<Check>> CreateExecCheck(const CheckSpec& spec, ConfigMap& fields);
 
-// Finds `program` as execvp would: as given if it has a slash (made absolute
-// against the current directory), else in the colon-separated `search_path`.
-// NotFound / FailedPrecondition with a message for operators otherwise.
-Result<std::string> ResolveExecutable(const std::string& program, const std::string& search_path);
-
 // One performance-data item, converted to base units.
 struct PerfDatum {
   std::string label;

@@ -14,6 +14,7 @@
 
 #include "agent/checks/secret.h"
 #include "agent/checks/tcp_check.h"
+#include "common/curl_handle.h"
 #include "common/units.h"
 
 namespace vitals::agent {
@@ -33,24 +34,10 @@ const MetricDesc kCertExpiry{"vitals_check_tls_cert_expiry_timestamp_seconds", M
 constexpr size_t kMaxBodyBytes = 1024 * 1024;  // Kept for body assertions; the rest is dropped.
 constexpr long kMaxRedirects = 10;
 
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-struct CurlDeleter {
-  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-  void operator()(CURLU* url) const { curl_url_cleanup(url); }
-};
-using CurlPtr = std::unique_ptr<CURL, CurlDeleter>;
-using SlistPtr = std::unique_ptr<curl_slist, CurlDeleter>;
-using UrlPtr = std::unique_ptr<CURLU, CurlDeleter>;
-
 // Parses `url` with libcurl; *display gets it without credentials, query and
 // fragment, for messages (a token in the query must not reach logs).
 Status ParseUrl(const std::string& url, std::string* scheme, std::string* display) {
-  UrlPtr handle(curl_url());
+  CurlUrlPtr handle(curl_url());
   if (!handle) return Status::Internal("curl_url failed");
   if (curl_url_set(handle.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
     return Status::InvalidArgument("not a valid URL: \"" + url + "\"");
@@ -201,7 +188,7 @@ class HttpCheck final : public Check {
     std::string body;
     std::optional<int64_t> cert_expiry;
     char error[CURL_ERROR_SIZE] = {};
-    SlistPtr headers = Configure(curl.get(), budget, &body, error);
+    CurlSlistPtr headers = Configure(curl.get(), budget, &body, error);
     CURLcode rc = curl_easy_perform(curl.get());
     if (https_) {
       if (auto expiry = LeafCertificateExpiry(curl.get())) {
@@ -241,8 +228,8 @@ class HttpCheck final : public Check {
  private:
   // Sets every option of one request; returns the header list, which must
   // outlive the transfer.
-  SlistPtr Configure(CURL* curl, std::chrono::milliseconds budget, std::string* body,
-                     char* error) const {
+  CurlSlistPtr Configure(CURL* curl, std::chrono::milliseconds budget, std::string* body,
+                         char* error) const {
     curl_easy_setopt(curl, CURLOPT_URL, options_.url.c_str());
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(budget.count()));
@@ -264,7 +251,7 @@ class HttpCheck final : public Check {
                          static_cast<curl_off_t>(options_.body.size()));
       }
     }
-    SlistPtr headers;
+    CurlSlistPtr headers;
     for (const HttpHeader& h : options_.headers) {
       std::string line = h.name + ": " + h.value;
       curl_slist* appended = curl_slist_append(headers.get(), line.c_str());
@@ -417,7 +404,7 @@ std::optional<int64_t> ParseCertificateTime(std::string_view text) {
 }
 
 Result<std::unique_ptr<Check>> NewHttpCheck(HttpCheckOptions options, const Clock& clock) {
-  InitCurlOnce();
+  EnsureCurlInitialized();
   std::string scheme, display;
   RETURN_IF_ERROR(ParseUrl(options.url, &scheme, &display));
   if (!IsToken(options.method)) {
