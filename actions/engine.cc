@@ -80,7 +80,7 @@ Status ActionsEngine::Reload(ActionsConfig config) {
     }
     dirty_ = true;
     changed = RecomputeModes(clock_.NowMillis());
-    SaveDirty();
+    Settle();
   }
   if (old) old->Stop(std::chrono::seconds(2));
   if (changed) NotifyModesChanged();
@@ -146,7 +146,7 @@ void ActionsEngine::Send(std::string_view rule_expr, const std::vector<rules::Al
       }
     }
     changed = RecomputeModes(now);
-    SaveDirty();
+    Settle();
   }
   if (options_.notifier && !forward.empty()) options_.notifier->Send(rule_expr, forward);
   if (changed) NotifyModesChanged();
@@ -308,7 +308,7 @@ void ActionsEngine::Tick() {
     TrackVersions(versions, now);
     CloseIncidentsIfDone(now);
     changed = RecomputeModes(now);
-    SaveDirty();
+    Settle();
   }
   if (changed) NotifyModesChanged();
 }
@@ -485,7 +485,7 @@ Result<Override> ActionsEngine::SetOverride(const OverrideRequest& request, cons
                (request.reason.empty() ? "" : ": " + request.reason),
            {{"mode", ModeName(request.mode)}, {"expires_ms", o.expires_ms}}});
     changed = RecomputeModes(now);
-    SaveDirty();
+    Settle();
   }
   if (changed) NotifyModesChanged();
   return o;
@@ -502,7 +502,7 @@ Status ActionsEngine::ClearOverride(const ModeKey& key, const std::string& actor
     Audit({actor, "override.cleared", key.service, key.module, IncidentOf(key.service),
            actor + " cleared the override of " + internal::KeyName(key), {}});
     changed = RecomputeModes(clock_.NowMillis());
-    SaveDirty();
+    Settle();
   }
   if (changed) NotifyModesChanged();
   return Status::Ok();

@@ -235,6 +235,12 @@ class ActionsEngine final : public rules::AlertSink {
     std::set<BreakerKey> breakers;
   };
 
+  struct PendingWebhook {
+    std::string webhook;
+    std::string event;
+    nlohmann::json payload;
+  };
+
   // All REQUIRES(mu_).
   void HandleFiring(const rules::Alert& alert, const std::string& fingerprint, int64_t at_ms);
   void HandleResolved(const rules::Alert& alert, const std::string& fingerprint,
@@ -263,12 +269,15 @@ class ActionsEngine final : public rules::AlertSink {
                       bool succeeded, const std::string& outcome);
   void Escalate(const Escalation& escalation, const std::string& service, const std::string& reason,
                 const std::string& incident_id);
+  // Queues a POST until Settle.
   void PostWebhook(const std::string& webhook, const std::string& event, nlohmann::json payload);
+  void SendWebhook(PendingWebhook hook);
   void Audit(AuditRecord record);
   const ModeAction* FindModeAction(const BreakerKey& key) const;
   const Route* FindRoute(const std::string& name) const;
-  // Writes what changed since the last save (dirty_, dirty_incidents_, ...).
-  void SaveDirty();
+  // Ends every change: sends the queued webhooks (with the modes as they
+  // are now) and writes what changed (dirty_, dirty_incidents_, ...).
+  void Settle();
   Status LoadState();
 
   // No lock needed.
@@ -312,6 +321,7 @@ class ActionsEngine final : public rules::AlertSink {
   std::set<std::string> dirty_windows_;                     // GUARDED_BY(mu_)
   std::set<std::string> dirty_versions_;                    // GUARDED_BY(mu_)
   bool stopping_ = false;                                   // GUARDED_BY(mu_)
+  std::vector<PendingWebhook> pending_webhooks_;            // GUARDED_BY(mu_)
 
   std::mutex effects_mu_;
   std::condition_variable effects_cv_;

@@ -131,7 +131,7 @@ Result<RollbackDecision> ActionsEngine::Rollback(const RollbackRequest& request,
                                                  const std::string& actor) {
   std::lock_guard lock(mu_);
   auto decision = RollbackLocked(request, actor, false);
-  SaveDirty();
+  Settle();
   return decision;
 }
 
@@ -240,7 +240,7 @@ Result<RollbackDecision> ActionsEngine::RollbackLocked(const RollbackRequest& re
     }
     std::lock_guard lock(mu_);
     FinishRollback(decision, incident, ok, outcome);
-    SaveDirty();
+    Settle();
   });
   return decision;
 }
@@ -296,6 +296,13 @@ void ActionsEngine::Escalate(const Escalation& escalation, const std::string& se
 
 void ActionsEngine::PostWebhook(const std::string& webhook, const std::string& event,
                                 nlohmann::json payload) {
+  pending_webhooks_.push_back({webhook, event, std::move(payload)});
+}
+
+void ActionsEngine::SendWebhook(PendingWebhook hook) {
+  const std::string& webhook = hook.webhook;
+  const std::string& event = hook.event;
+  nlohmann::json& payload = hook.payload;
   payload["event"] = event;
   payload["time"] = internal::FormatTime(clock_.NowMillis());
   payload["modes"] = nlohmann::json::array();

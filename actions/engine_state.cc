@@ -146,7 +146,8 @@ Status ActionsEngine::LoadState() {
   return Status::Ok();
 }
 
-void ActionsEngine::SaveDirty() {
+void ActionsEngine::Settle() {
+  for (PendingWebhook& hook : std::exchange(pending_webhooks_, {})) SendWebhook(std::move(hook));
   auto put = [this](const std::string& key, const nlohmann::json& value) {
     if (Status st = db_->Put(key, value.dump()); !st.ok()) {
       LOG_ERROR << "actions: cannot save " << key << ": " << st.message();
@@ -289,7 +290,7 @@ Status ActionsEngine::AddIncidentNote(const std::string& id, const std::string& 
   if (it == incidents_.end()) return Status::NotFound("no incident " + id);
   AddTimeline(id, "note", note, actor);
   Audit({actor, "incident.note", it->second.service, "", id, note, {}});
-  SaveDirty();
+  Settle();
   return Status::Ok();
 }
 
@@ -352,7 +353,7 @@ Result<MaintenanceWindow> ActionsEngine::ScheduleMaintenance(MaintenanceWindow w
            {{"window", MaintenanceWindowToJson(w)}}});
     AdvanceMaintenance(now);
     changed = RecomputeModes(now);
-    SaveDirty();
+    Settle();
   }
   if (changed) NotifyModesChanged();
   return w;
@@ -385,7 +386,7 @@ Result<MaintenanceWindow> ActionsEngine::ExtendMaintenance(const std::string& id
            actor + " extended maintenance window " + id + " by " + internal::FormatMs(by.count()),
            {{"window", id}}});
     changed = RecomputeModes(now);
-    SaveDirty();
+    Settle();
     result = it->second;
   }
   if (changed) NotifyModesChanged();
@@ -405,7 +406,7 @@ Status ActionsEngine::CancelMaintenance(const std::string& id, const std::string
            actor + " cancelled maintenance window " + id, {{"window", id}}});
     AdvanceMaintenance(now);
     changed = RecomputeModes(now);
-    SaveDirty();
+    Settle();
   }
   if (changed) NotifyModesChanged();
   return Status::Ok();

@@ -153,6 +153,17 @@ Result<CollectorConfig> FromConfigMap(ConfigMap root) {
   if (al.max_retries < 0) return alerting.Error("max_retries", "must not be negative");
   RETURN_IF_ERROR(alerting.CheckUnknownKeys());
 
+  ASSIGN_OR_RETURN(ConfigMap actions, root.ReadMap("actions"));
+  RETURN_IF_ERROR(actions.ReadString("file", &config.actions.file));
+  RETURN_IF_ERROR(actions.ReadString("db_dir", &config.actions.db_dir));
+  if (config.actions.db_dir.empty()) config.actions.db_dir = config.storage.path + "/actions";
+  RETURN_IF_ERROR(actions.CheckUnknownKeys());
+
+  ASSIGN_OR_RETURN(ConfigMap control, root.ReadMap("control"));
+  RETURN_IF_ERROR(control.ReadString("token_file", &config.control.token_file));
+  RETURN_IF_ERROR(control.ReadBool("open_reads", &config.control.open_reads));
+  RETURN_IF_ERROR(control.CheckUnknownKeys());
+
   ASSIGN_OR_RETURN(ConfigMap log, root.ReadMap("log"));
   std::string level = "info";
   RETURN_IF_ERROR(log.ReadString("level", &level));
@@ -199,6 +210,11 @@ Result<CollectorConfig> LoadCollectorConfig(const std::string& path) {
 Result<CollectorConfig> ParseCollectorConfig(const std::string& yaml, const std::string& file_name) {
   ASSIGN_OR_RETURN(ConfigMap root, ConfigMap::LoadString(yaml, file_name));
   return FromConfigMap(std::move(root));
+}
+
+std::string ResolvePath(const CollectorConfig& config, const std::string& path) {
+  if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
+  return (std::filesystem::path(config.base_dir) / path).string();
 }
 
 Result<std::vector<std::string>> ExpandRuleFiles(const CollectorConfig& config) {

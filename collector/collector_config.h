@@ -97,6 +97,24 @@ struct CollectorConfig {
     int64_t max_retries = 3;
   } alerting;
 
+  struct Actions {
+    // The actions file (routes, webhooks, rollback; docs/actions.md),
+    // relative to this file; "" = no automatic actions (modes, overrides
+    // and maintenance windows still work).
+    std::string file;
+    // Where the audit log and actions state live; default
+    // <storage.path>/actions.
+    std::string db_dir;
+  } actions;
+
+  struct Control {
+    // File of bearer tokens ("name:token" per line) for the control API's
+    // mutating endpoints (docs/control-api.md); "" disables them.
+    std::string token_file;
+    // Reads (modes, incidents, audit) need no token.
+    bool open_reads = true;
+  } control;
+
   // The configuration file and its directory (relative paths start there);
   // set by LoadCollectorConfig.
   std::string config_file;
@@ -110,6 +128,9 @@ struct CollectorConfig {
 // InvalidArgument for a malformed pattern; a glob matching nothing is not
 // an error (as in Prometheus).
 Result<std::vector<std::string>> ExpandRuleFiles(const CollectorConfig& config);
+
+// `path` resolved against config.base_dir when relative; "" stays "".
+std::string ResolvePath(const CollectorConfig& config, const std::string& path);
 
 // Reads and validates a collector.yml. InvalidArgument names file, line and
 // key ("collector.yml:4: storage.path: missing required key ...").

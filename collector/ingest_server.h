@@ -45,6 +45,10 @@ struct IngestOptions {
   // after the batches are acknowledged (the rule manager's on-ingest
   // trigger). Must be quick.
   std::function<void(const std::vector<Sample>&)> on_stored;
+  // The current modes of `services` (wire::Modes with services filled in),
+  // pushed to each agent after its Hello and after NotifyModesChanged().
+  // Called on the ingest thread; unset: no modes are pushed.
+  std::function<wire::Modes(const std::vector<std::string>& services)> modes_for;
 };
 
 // The ZeroMQ ROUTER that agents push batches to. It decodes and validates
@@ -71,6 +75,10 @@ class IngestServer {
   // Stops the thread and closes the socket; idempotent.
   void Stop();
 
+  // The modes changed: push them to every connected agent that enforces one
+  // of the services (the server thread does it at once). Thread-safe.
+  void NotifyModesChanged();
+
  private:
   // What the server knows about one connection (ZeroMQ routing id).
   struct Session {
@@ -79,6 +87,7 @@ class IngestServer {
     Labels labels;  // agent, instance and the agent's own labels.
     int64_t last_seen_ms = 0;
     std::chrono::milliseconds interval{0};
+    std::vector<std::string> services;  // Whose modes the agent enforces.
   };
 
   IngestServer(const IngestOptions& options, storage::Store& store, CollectorMetrics& metrics,
@@ -99,6 +108,8 @@ class IngestServer {
               const std::string& detail, uint64_t seq);
   void Reply(const std::string& routing_id, const wire::Envelope& envelope);
   void UpdateLiveness();
+  // Sends the modes of the session's services, if it has any.
+  void PushModes(const std::string& routing_id, const Session& session);
   void HandleZap();
 
   const IngestOptions options_;
@@ -112,6 +123,8 @@ class IngestServer {
   zmq::socket_t socket_;  // Used only by the server thread after Start.
   std::string endpoint_;
   std::atomic<bool> stop_{false};
+  // Readable when NotifyModesChanged was called; polled with the socket.
+  int modes_event_fd_ = -1;
   std::thread thread_;
 
   // Server thread only.

@@ -51,6 +51,9 @@ class FakeReceiver {
       res.set_content(status == 200 ? "thanks" : "bad payload", "text/plain");
     });
     server_.set_tcp_nodelay(true);  // Else replies wait ~40ms for delayed ACKs.
+    // One request per connection: a kept-alive connection would hold stop()
+    // for the keep-alive timeout (5s).
+    server_.set_keep_alive_max_count(1);
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::sleep_for(1ms);
