@@ -350,25 +350,48 @@ bool PostgresServer::Start(std::string* error) {
                        ProcessOptions(dir_.File("initdb.log"), dir_.path(), run_as), error)) {
     return false;
   }
-  auto start = [&](int port, std::string* start_error) {
+  // Kept for Restart(), which starts the same cluster again.
+  start_process_ = [this, bin, data, run_as](int port, std::string* start_error) {
     return ChildProcess::Start(
         {bin + "/postgres", "-D", data, "-k", dir_.path(), "-h", "127.0.0.1", "-p",
          std::to_string(port), "-c", "fsync=off", "-c", "synchronous_commit=off", "-c",
          "full_page_writes=off", "-c", "max_connections=30", "-c", "shared_buffers=16MB"},
         ProcessOptions(dir_.File("postgres.log"), dir_.path(), run_as), start_error);
   };
-  // Asks through the Unix socket in our own directory: a server that took the
-  // port in the meantime cannot answer there, and postgres creates the socket
-  // only after binding its TCP port.
-  auto ready = [this] {
-    const std::string dsn =
-        "host=" + dir_.path() + " port=" + std::to_string(port_) + " user=postgres dbname=postgres";
-    return PQping(dsn.c_str()) == PQPING_OK;
-  };
+  auto ready = [this] { return AcceptsConnections(); };
   auto log = [this] { return Log(); };
-  if (!StartOnFreePort(start, ready, log, &port_, &process_, error)) return false;
+  if (!StartOnFreePort(start_process_, ready, log, &port_, &process_, error)) return false;
   ReportStartUp("PostgreSQL", port_, begin);
   return true;
+}
+
+bool PostgresServer::Restart(std::string* error) {
+  if (!start_process_) {
+    *error = "Restart() before a successful Start()";
+    return false;
+  }
+  Stop();
+  const size_t log_start = Log().size();
+  process_ = start_process_(port_, error);
+  if (!process_) return false;
+  ChildProcess* p = process_.get();
+  if (PollUntil([&] { return !p->IsRunning() || AcceptsConnections(); }, kStartTimeout) &&
+      p->IsRunning()) {
+    return true;
+  }
+  process_.reset();
+  *error =
+      "restart on port " + std::to_string(port_) + " failed:\n" + Tail(Log().substr(log_start));
+  return false;
+}
+
+// Asks through the Unix socket in our own directory: a server that took the
+// port in the meantime cannot answer there, and postgres creates the socket
+// only after binding its TCP port.
+bool PostgresServer::AcceptsConnections() const {
+  const std::string dsn =
+      "host=" + dir_.path() + " port=" + std::to_string(port_) + " user=postgres dbname=postgres";
+  return PQping(dsn.c_str()) == PQPING_OK;
 }
 
 void PostgresServer::Stop() {

@@ -9,6 +9,7 @@
 // lingers) and delete its directory. Nothing here is thread-safe.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -59,6 +60,11 @@ class PostgresServer {
   // Shuts the server down (fast mode: clients are disconnected) and waits for
   // it to exit, so that connections are refused afterwards. Idempotent.
   void Stop();
+  // Stops the server if it runs and starts it again on the same port with the
+  // same data; returns once it accepts connections. False with the reason in
+  // *error, e.g. when another process took the port meanwhile.
+  // REQUIRES: Start() succeeded.
+  bool Restart(std::string* error);
 
   int port() const { return port_; }
   const std::string& password() const { return password_; }
@@ -72,8 +78,12 @@ class PostgresServer {
 
  private:
   ScratchDir dir_;
+  bool AcceptsConnections() const;
+
   std::string password_ = "pg-test-secret";
   int port_ = 0;
+  // Starts postgres on a port; set by Start().
+  std::function<std::unique_ptr<ChildProcess>(int port, std::string* error)> start_process_;
   std::unique_ptr<ChildProcess> process_;
 };
 
