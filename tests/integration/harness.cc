@@ -255,7 +255,8 @@ void WriteCollectorConfig(const std::string& path, const CollectorConfig& config
       << "storage:\n"
       << "  path: " << Quote(config.storage_path) << "\n"
       << "log:\n"
-      << "  level: " << config.log_level << "\n";
+      << "  level: " << config.log_level << "\n"
+      << config.extra_yaml;
   WriteFile(path, yml.str());
 }
 
@@ -291,7 +292,8 @@ void WriteAgentConfig(const std::string& path, const AgentConfig& config) {
     if (!config.sys_path.empty()) yml << "  sys_path: " << Quote(config.sys_path) << "\n";
   }
   yml << "log:\n"
-      << "  level: " << config.log_level << "\n";
+      << "  level: " << config.log_level << "\n"
+      << config.extra_yaml;
   WriteFile(path, yml.str());
 }
 

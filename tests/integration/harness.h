@@ -121,6 +121,9 @@ struct CollectorConfig {
   std::string curve_secret_key_file;
   std::string allowed_agents_dir;
   std::string log_level = "debug";
+  // Appended verbatim: top-level keys the fields above do not cover
+  // (rules:, actions:, control:, ...).
+  std::string extra_yaml;
 
   std::string IngestEndpoint() const;  // tcp://127.0.0.1:<ingest_port>
 };
@@ -143,6 +146,9 @@ struct AgentConfig {
   std::string curve_public_key_file;
   std::string curve_secret_key_file;
   std::string log_level = "debug";
+  // Appended verbatim: top-level keys the fields above do not cover
+  // (checks:, services:, modes:, ...).
+  std::string extra_yaml;
 };
 
 // Writes an agent.yml for `config` to `path`.
