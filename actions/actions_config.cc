@@ -1,6 +1,7 @@
 #include "actions/actions_config.h"
 
 #include <cctype>
+#include <filesystem>
 #include <set>
 
 #include "common/config.h"
@@ -279,6 +280,12 @@ Result<Matcher> ParseAlertMatcher(std::string_view text) {
 
 namespace {
 
+// `path` against the directory of `file` when relative; "" stays "".
+std::string Resolve(const std::string& file, const std::string& path) {
+  if (path.empty() || file.empty() || std::filesystem::path(path).is_absolute()) return path;
+  return (std::filesystem::path(file).parent_path() / path).string();
+}
+
 Result<ActionsConfig> FromRoot(ConfigMap root) {
   ActionsConfig config;
   config.file = root.file();
@@ -301,6 +308,13 @@ Result<ActionsConfig> FromRoot(ConfigMap root) {
   }
   RETURN_IF_ERROR(root.CheckUnknownKeys());
   RETURN_IF_ERROR(CheckReferences(config));
+  for (WebhookConfig& w : config.webhooks) w.hmac_secret_file = Resolve(config.file, w.hmac_secret_file);
+  for (RollbackTarget& t : config.rollbacks) {
+    // A bare program name is looked up in PATH; a path is a file.
+    if (!t.command.empty() && t.command[0].find('/') != std::string::npos) {
+      t.command[0] = Resolve(config.file, t.command[0]);
+    }
+  }
   return config;
 }
 

@@ -122,8 +122,11 @@ struct ActionsConfig {
 
 // Reads and validates an actions file. Errors name the file, line and key
 // ("actions.yml:12: routes[0].actions[1].mode: unknown mode ..."); a route
-// naming an undefined webhook or a rollback action for a service with no
-// `rollback.services` entry is an error.
+// naming an undefined webhook, or a rollback action when `rollback.services`
+// is empty, is an error (which service an alert names is only known when it
+// fires: a rollback for a service without an entry is refused and audited).
+// Relative paths (hmac_secret_file, a rollback command naming a file) are
+// resolved against the actions file's directory.
 Result<ActionsConfig> LoadActionsConfig(const std::string& path);
 Result<ActionsConfig> ParseActionsConfig(const std::string& text, const std::string& file_name);
 

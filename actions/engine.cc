@@ -130,7 +130,7 @@ void ActionsEngine::Send(std::string_view rule_expr, const std::vector<rules::Al
                                 {"value", a.value},
                                 {"suppressed", suppressed}};
       if (firing) {
-        alerts_[fp] = KnownAlert{true, service, rule_expr.empty() ? "" : std::string(rule_expr)};
+        alerts_[fp] = KnownAlert{true, service, std::string(rule_expr), a, suppressed};
         Audit({"rules", "alert.firing", service, module, "",
                name + " firing" + (suppressed ? " (in a maintenance window: not acted on)" : "") +
                    ": " + Summary(a),
@@ -305,12 +305,28 @@ void ActionsEngine::Tick() {
     ExpireOverrides(now);
     AdvanceBreakers(now);
     AdvanceMaintenance(now);
+    ActOnUnsuppressed(now);
     TrackVersions(versions, now);
     CloseIncidentsIfDone(now);
     changed = RecomputeModes(now);
     Settle();
   }
   if (changed) NotifyModesChanged();
+}
+
+void ActionsEngine::ActOnUnsuppressed(int64_t now) {
+  for (auto& [fp, known] : alerts_) {
+    if (!known.firing || !known.suppressed) continue;
+    const std::string module(GetLabel(known.alert.labels, config_.module_label));
+    if (ServiceInMaintenance(known.service, module, now)) continue;
+    known.suppressed = false;
+    dirty_ = true;
+    Audit({"actions", "alert.unsuppressed", known.service, module, "",
+           std::string(GetLabel(known.alert.labels, "alertname")) +
+               " still firing after the maintenance window: acting on it now",
+           {{"labels", internal::LabelsToJson(known.alert.labels)}}});
+    HandleFiring(known.alert, fp, now);
+  }
 }
 
 void ActionsEngine::AdvanceBreakers(int64_t now) {

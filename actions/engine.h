@@ -226,6 +226,8 @@ class ActionsEngine final : public rules::AlertSink {
     bool firing = false;
     std::string service;
     std::string rule_expr;
+    rules::Alert alert;       // As it was when it started firing.
+    bool suppressed = false;  // Fired inside a maintenance window: not acted on yet.
   };
   // An alert whose resolution was vanished data, under a hold or escalate
   // policy: its breakers wait until the data is back.
@@ -255,6 +257,8 @@ class ActionsEngine final : public rules::AlertSink {
   bool ServiceInMaintenance(const std::string& service, const std::string& module,
                             int64_t now_ms) const;
   void AdvanceMaintenance(int64_t now_ms);
+  // Acts on alerts that started firing in a window which has now ended.
+  void ActOnUnsuppressed(int64_t now_ms);
   void AdvanceBreakers(int64_t now_ms);
   void ExpireOverrides(int64_t now_ms);
   void TrackVersions(const std::vector<internal::VersionSample>& samples, int64_t now_ms);

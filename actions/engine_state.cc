@@ -30,6 +30,15 @@ nlohmann::json IncidentToJson(const Incident& i) {
           {"firing", i.firing}, {"timeline", timeline}};
 }
 
+Labels LabelsFromJson(const nlohmann::json& j) {
+  Labels out;
+  for (const auto& [name, value] : j.items()) {
+    if (value.is_string()) out.push_back(Label{name, value.get<std::string>()});
+  }
+  Canonicalize(&out);
+  return out;
+}
+
 Incident IncidentFromJson(const nlohmann::json& j) {
   Incident i;
   i.id = j.value("id", "");
@@ -91,8 +100,13 @@ Status ActionsEngine::LoadState() {
     auto j = nlohmann::json::parse(*engine, nullptr, false);
     if (j.is_discarded()) return Status::Corruption("actions state: unreadable engine record");
     for (const auto& a : j.value("alerts", nlohmann::json::array())) {
-      alerts_[a.value("labels", "")] =
-          KnownAlert{a.value("firing", false), a.value("service", ""), a.value("rule_expr", "")};
+      KnownAlert known{a.value("firing", false), a.value("service", ""),
+                       a.value("rule_expr", ""), {}, a.value("suppressed", false)};
+      known.alert.labels = LabelsFromJson(a.value("alert_labels", nlohmann::json::object()));
+      known.alert.annotations = LabelsFromJson(a.value("annotations", nlohmann::json::object()));
+      known.alert.state = rules::AlertState::kFiring;
+      known.alert.fired_at_ms = a.value("fired_at_ms", int64_t{0});
+      alerts_[a.value("labels", "")] = std::move(known);
     }
     for (const auto& b : j.value("breakers", nlohmann::json::array())) {
       breakers_[BreakerKey{b.value("route", ""), {b.value("service", ""), b.value("module", "")}}] =
@@ -108,10 +122,8 @@ Status ActionsEngine::LoadState() {
                                  o.value("expires_ms", int64_t{0})};
     }
     for (const auto& h : j.value("held", nlohmann::json::array())) {
-      HeldAlert held{h.value("rule_expr", ""), {}, {}};
-      for (const auto& [name, value] : h.value("labels", nlohmann::json::object()).items()) {
-        held.labels.push_back(Label{name, value.get<std::string>()});
-      }
+      HeldAlert held{h.value("rule_expr", ""),
+                     LabelsFromJson(h.value("labels", nlohmann::json::object())), {}};
       for (const auto& k : h.value("breakers", nlohmann::json::array())) {
         held.breakers.insert(
             BreakerKey{k.value("route", ""), {k.value("service", ""), k.value("module", "")}});
@@ -157,8 +169,14 @@ void ActionsEngine::Settle() {
     nlohmann::json alerts = nlohmann::json::array(), breakers = nlohmann::json::array(),
                    overrides = nlohmann::json::array(), held = nlohmann::json::array();
     for (const auto& [fp, a] : alerts_) {
-      alerts.push_back({{"labels", fp}, {"firing", a.firing}, {"service", a.service},
-                        {"rule_expr", a.rule_expr}});
+      alerts.push_back({{"labels", fp},
+                        {"firing", a.firing},
+                        {"service", a.service},
+                        {"rule_expr", a.rule_expr},
+                        {"suppressed", a.suppressed},
+                        {"alert_labels", internal::LabelsToJson(a.alert.labels)},
+                        {"annotations", internal::LabelsToJson(a.alert.annotations)},
+                        {"fired_at_ms", a.alert.fired_at_ms}});
     }
     for (const auto& [key, b] : breakers_) {
       nlohmann::json j = BreakerToJson(b);

@@ -334,6 +334,20 @@ TEST_F(ActionsEngineTest, MaintenanceWindowSuppressesNotificationAndAction) {
   EXPECT_TRUE((*entries)[0].details["suppressed"].get<bool>());
 }
 
+TEST_F(ActionsEngineTest, AlertStillFiringWhenTheWindowEndsIsActedOnThen) {
+  MaintenanceWindow w;
+  w.service = "shop";
+  w.reason = "planned";
+  w.start_ms = kT0;
+  w.duration = minutes(30);
+  ASSERT_TRUE(actions_->ScheduleMaintenance(w, "user:ops").ok());
+  Send(Firing(kGateway, kT0 + kMinute));
+  Reopen();  // The suppressed alert survives a restart too.
+  At(kT0 + 30 * kMinute);
+  EXPECT_EQ(ModesText(), "shop/payments=degraded(automatic)");
+  EXPECT_EQ(actions_->Incidents(false).size(), 1u);
+}
+
 TEST_F(ActionsEngineTest, NoDataHoldKeepsTheModeUntilDataIsBack) {
   Labels up = {{"__name__", "gateway_up"}, {"service", "shop"}};
   rules::Alert a = Firing(kGateway, kT0);
