@@ -12,6 +12,7 @@
 #include <httplib.h>
 #include <prometheus/text_serializer.h>
 
+#include "collector/control_api.h"
 #include "common/log.h"
 #include "common/selector.h"
 
@@ -210,6 +211,11 @@ Result<std::unique_ptr<WebServer>> WebServer::Start(const WebOptions& options,
 
   if (options.remote_write != nullptr) RegisterRemoteWriteRoute(srv, *options.remote_write);
 
+  if (options.control != nullptr) {
+    web->control_ = options.control;
+    options.control->Register(srv);
+  }
+
   if (const RulesApi* rules = options.rules) {
     srv.Get("/api/v1/rules", [rules](const httplib::Request& req, httplib::Response& res) {
       Reply(res, rules->Rules(FormOf(req)));
@@ -256,6 +262,7 @@ WebServer::~WebServer() { Stop(); }
 
 void WebServer::Stop() {
   if (api_) api_->CancelQueries();
+  if (control_) control_->CancelWatches();
   if (server_) server_->stop();
   if (thread_.joinable()) thread_.join();
 }

@@ -22,6 +22,8 @@ class Server;
 
 namespace vitals::collector {
 
+class ControlApi;
+
 struct WebOptions {
   std::string host = "127.0.0.1";
   int port = 9740;  // 0 picks a free port; see WebServer::port().
@@ -39,6 +41,9 @@ struct WebOptions {
   const RulesApi* rules = nullptr;
   // Serves POST /api/v1/write (Prometheus remote_write) when set. Not owned.
   RemoteWriteReceiver* remote_write = nullptr;
+  // Serves the control API (/api/v1/modes, maintenance, rollback, incidents,
+  // audit; docs/control-api.md) when set. Not owned; must outlive the server.
+  ControlApi* control = nullptr;
 };
 
 // The collector's HTTP server:
@@ -77,6 +82,7 @@ class WebServer {
   void Route();
 
   std::unique_ptr<QueryApi> api_;
+  ControlApi* control_ = nullptr;  // Not owned; its watches are cancelled on Stop.
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;

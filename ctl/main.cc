@@ -1,5 +1,6 @@
 // vitalsctl: the operators' command-line tool.
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +9,7 @@
 #include "collector/collector_config.h"
 #include "common/curve_keys.h"
 #include "common/version.h"
+#include "ctl/control.h"
 #include "ctl/query.h"
 #include "ctl/rules.h"
 #include "ctl/tsdb.h"
@@ -130,7 +132,11 @@ int main(int argc, char** argv) {
   query_range->add_option("--step", query_options.step,
                           "Seconds or a duration like 15s (default: (end - start) / 250, at least 1s)");
 
+  vitals::ctl::ControlCommands control(app);
+
   CLI11_PARSE(app, argc, argv);
+
+  if (std::optional<int> status = control.Run()) return *status;
 
   if (*query) {
     if (query_options.expr.empty()) {

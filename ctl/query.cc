@@ -5,13 +5,13 @@
 #include <string>
 #include <vector>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "collector/api_json.h"
 #include "collector/query_api.h"
 #include "common/clock.h"
 #include "common/labels.h"
+#include "ctl/api_client.h"
 
 namespace vitals::ctl {
 namespace {
@@ -25,7 +25,7 @@ std::string Seconds(int64_t ms) {
 }
 
 // Fills in promtool's defaults for whatever of start, end and step is missing.
-bool RangeDefaults(const QueryOptions& options, httplib::Params* params) {
+bool RangeDefaults(const QueryOptions& options, ApiParams* params) {
   const int64_t now = Clock::Real().NowMillis();
   int64_t end_ms = now, start_ms = now;
   auto parse = [](const std::string& text, const char* flag, int64_t* ms) {
@@ -40,10 +40,10 @@ bool RangeDefaults(const QueryOptions& options, httplib::Params* params) {
   if (!options.end.empty() && !parse(options.end, "--end", &end_ms)) return false;
   start_ms = end_ms - 5 * 60 * 1000;
   if (!options.start.empty() && !parse(options.start, "--start", &start_ms)) return false;
-  params->emplace("start", options.start.empty() ? Seconds(start_ms) : options.start);
-  params->emplace("end", options.end.empty() ? Seconds(end_ms) : options.end);
+  params->emplace_back("start", options.start.empty() ? Seconds(start_ms) : options.start);
+  params->emplace_back("end", options.end.empty() ? Seconds(end_ms) : options.end);
   int64_t step_s = std::max<int64_t>((end_ms - start_ms) / 1000 / 250, 1);
-  params->emplace("step", options.step.empty() ? std::to_string(step_s) : options.step);
+  params->emplace_back("step", options.step.empty() ? std::to_string(step_s) : options.step);
   return true;
 }
 
@@ -110,41 +110,32 @@ void PrintTable(const std::vector<Row>& rows) {
 }  // namespace
 
 int Query(const QueryOptions& options) {
-  httplib::Params params{{"query", options.expr}};
+  ApiParams params{{"query", options.expr}};
   if (options.range) {
     if (!RangeDefaults(options, &params)) return 1;
   } else if (!options.time.empty()) {
-    params.emplace("time", options.time);
+    params.emplace_back("time", options.time);
   }
-  httplib::Client client(options.collector_url);
-  client.set_read_timeout(300, 0);
-  auto res = client.Post(options.range ? "/api/v1/query_range" : "/api/v1/query", params);
-  if (!res) {
-    std::fprintf(stderr, "cannot reach %s: %s\n", options.collector_url.c_str(),
-                 httplib::to_string(res.error()).c_str());
+  ApiClientOptions client_options;
+  client_options.collector_url = options.collector_url;
+  ApiClient client(client_options);
+  auto res = client.Call("POST", options.range ? "/api/v1/query_range" : "/api/v1/query", params);
+  if (!res.ok()) {
+    std::fprintf(stderr, "%s\n", res.status().message().c_str());
     return 1;
   }
-  json body = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) {
-    std::fprintf(stderr, "unexpected answer from %s (HTTP %d): %s\n",
-                 options.collector_url.c_str(), res->status, res->body.c_str());
-    return 1;
-  }
-  if (body.value("status", "") != "success") {
+  if (!res->success()) {
     if (options.format == "json") std::printf("%s\n", res->body.c_str());
-    std::fprintf(stderr, "%s: %s\n", body.value("errorType", "error").c_str(),
-                 body.value("error", res->body).c_str());
+    std::fprintf(stderr, "%s\n", res->error().c_str());
     return 1;
   }
-  {
-    for (const json& w : At(body, "warnings")) {
-      std::fprintf(stderr, "warning: %s\n", w.is_string() ? w.get<std::string>().c_str() : "");
-    }
+  for (const json& w : At(res->json, "warnings")) {
+    std::fprintf(stderr, "warning: %s\n", w.is_string() ? w.get<std::string>().c_str() : "");
   }
   if (options.format == "json") {
     std::printf("%s\n", res->body.c_str());
   } else {
-    PrintTable(Rows(At(body, "data")));
+    PrintTable(Rows(res->data()));
   }
   return 0;
 }
