@@ -1,5 +1,7 @@
 #include "collector/collector.h"
 
+#include "actions/actions_config.h"
+
 #include "common/log.h"
 #include "common/units.h"
 #include "common/version.h"
@@ -71,13 +73,29 @@ Result<std::unique_ptr<Collector>> Collector::Start(const CollectorConfig& confi
   am.queue_capacity = static_cast<size_t>(config.alerting.queue_capacity);
   am.max_batch_size = static_cast<size_t>(config.alerting.max_batch_size);
   am.max_retries = static_cast<int>(config.alerting.max_retries);
-  std::vector<rules::AlertSink*> sinks;
   if (!am.alertmanagers.empty()) {
     auto notifier = rules::AlertmanagerNotifier::Create(am, *c->registry_);
     if (!notifier.ok()) return notifier.status().WithContext("alerting");
     c->notifier_ = std::move(notifier).value();
-    sinks.push_back(c->notifier_.get());
   }
+  // Alerts go through the actions layer, which forwards those outside
+  // maintenance windows to Alertmanager.
+  actions::ActionsOptions actions_options;
+  if (!config.actions.file.empty()) {
+    auto loaded = actions::LoadActionsConfig(ResolvePath(config, config.actions.file));
+    if (!loaded.ok()) return loaded.status().WithContext("actions");
+    actions_options.config = std::move(loaded).value();
+  }
+  actions_options.db_dir = config.actions.db_dir;
+  actions_options.notifier = c->notifier_.get();
+  actions_options.on_modes_changed = [c = c.get()] {
+    if (IngestServer* ingest = c->ingest_for_modes_.load()) ingest->NotifyModesChanged();
+  };
+  auto actions = actions::ActionsEngine::Open(std::move(actions_options), *c->store_, *c->engine_,
+                                              clock, *c->registry_);
+  if (!actions.ok()) return actions.status().WithContext("actions");
+  c->actions_ = std::move(actions).value();
+  std::vector<rules::AlertSink*> sinks = {c->actions_.get()};
   auto manager = rules::RuleManager::Create(rule_options, *c->store_, *c->engine_, clock,
                                             *c->registry_, sinks);
   if (!manager.ok()) return manager.status().WithContext("rules");
@@ -101,6 +119,11 @@ Result<std::unique_ptr<Collector>> Collector::Start(const CollectorConfig& confi
       {"web.listen-address", config.web.listen},
   };
   web_options.rules = c->rules_api_.get();
+  ControlApiOptions control_options;
+  control_options.token_file = ResolvePath(config, config.control.token_file);
+  control_options.open_reads = config.control.open_reads;
+  c->control_api_ = std::make_unique<ControlApi>(*c->actions_, control_options, *c->registry_, clock);
+  web_options.control = c->control_api_.get();
   RemoteWriteOptions remote_write_options;
   remote_write_options.on_stored = [rules = c->rules_.get()](const std::vector<Sample>& samples) {
     rules->OnIngest(samples);
@@ -123,9 +146,13 @@ Result<std::unique_ptr<Collector>> Collector::Start(const CollectorConfig& confi
   ingest_options.on_stored = [rules = c->rules_.get()](const std::vector<Sample>& samples) {
     rules->OnIngest(samples);
   };
+  ingest_options.modes_for = [actions = c->actions_.get()](const std::vector<std::string>& services) {
+    return ModesForAgent(actions->Modes(), services);
+  };
   auto ingest = IngestServer::Start(ingest_options, *c->store_, *c->metrics_, clock);
   if (!ingest.ok()) return ingest.status().WithContext("ingest");
   c->ingest_ = std::move(ingest).value();
+  c->ingest_for_modes_ = c->ingest_.get();
 
   c->rules_->Start();
   c->ready_ = true;
@@ -135,6 +162,26 @@ Result<std::unique_ptr<Collector>> Collector::Start(const CollectorConfig& confi
 }
 
 Collector::~Collector() { Stop(); }
+
+wire::Modes ModesForAgent(const actions::ModesSnapshot& snapshot,
+                          const std::vector<std::string>& services) {
+  wire::Modes out;
+  out.set_generation(snapshot.generation);
+  for (const std::string& s : services) out.add_services(s);
+  for (const actions::ModeState& m : snapshot.modes) {
+    if (std::find(services.begin(), services.end(), m.key.service) == services.end()) continue;
+    wire::ServiceMode* w = out.add_modes();
+    w->set_service(m.key.service);
+    w->set_module(m.key.module);
+    w->set_mode(std::string(actions::ModeName(m.mode)));
+    w->set_source(std::string(actions::ModeSourceName(m.source)));
+    w->set_reason(m.reason);
+    w->set_since_ms(m.since_ms);
+    w->set_eta_ms(m.eta_ms);
+    w->set_incident_id(m.incident_id);
+  }
+  return out;
+}
 
 Status Collector::ReloadRules() {
   CollectorConfig config = config_;
@@ -146,11 +193,25 @@ Status Collector::ReloadRules() {
     }
     config = std::move(reread).value();
   }
+  // Both files are read and checked before either is applied.
+  actions::ActionsConfig actions_config;
+  if (!config.actions.file.empty()) {
+    auto loaded = actions::LoadActionsConfig(ResolvePath(config, config.actions.file));
+    if (!loaded.ok()) {
+      LOG_ERROR << "reload: keeping the running rules and actions: " << loaded.status().message();
+      return loaded.status();
+    }
+    actions_config = std::move(loaded).value();
+  }
   auto files = ExpandRuleFiles(config);
   Status st = files.ok() ? rules_->Load(*files) : files.status();
   if (!st.ok()) {
     LOG_ERROR << "reload: keeping the running rules: " << st.message();
     return st;
+  }
+  if (Status a = actions_->Reload(std::move(actions_config)); !a.ok()) {
+    LOG_ERROR << "reload: keeping the running actions: " << a.message();
+    return a;
   }
   LOG_INFO << "reload: " << files->size() << " rule files loaded";
   return Status::Ok();
@@ -158,16 +219,20 @@ Status Collector::ReloadRules() {
 
 void Collector::Stop() {
   ready_ = false;
+  ingest_for_modes_ = nullptr;
   if (ingest_) ingest_->Stop();
   if (web_) web_->Stop();
   if (rules_) rules_->Stop();
+  if (actions_) actions_->Stop();
   // Resolved alerts of the last evaluation still get out, briefly.
   if (notifier_) notifier_->Stop(std::chrono::seconds(5));
   ingest_.reset();
   web_.reset();
   remote_write_.reset();
   rules_api_.reset();
+  control_api_.reset();
   rules_.reset();
+  actions_.reset();
   notifier_.reset();
   engine_.reset();
   store_.reset();
