@@ -5,6 +5,7 @@
 
 #include <bit>
 #include <chrono>
+#include <set>
 
 #include "common/version.h"
 #include "common/wire.h"
@@ -55,6 +56,16 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   return std::move(setup.config);
 }
 
+std::vector<std::string> EnforcedServices(const AgentSetup& setup) {
+  std::set<std::string> services;
+  for (const ServiceConfig& service : setup.config.services) services.insert(service.name);
+  for (const ConfiguredCheck& check : setup.checks) services.insert(check.spec.service);
+  if (auto it = setup.config.labels.find("service"); it != setup.config.labels.end()) {
+    services.insert(it->second);
+  }
+  return {services.begin(), services.end()};
+}
+
 Result<std::unique_ptr<Agent>> Agent::Create(AgentSetup setup, const Clock& clock) {
   SpoolOptions spool_options;
   spool_options.dir = setup.config.spool.dir;
@@ -63,7 +74,23 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentSetup setup, const Clock& cloc
   auto spool = Spool::Open(spool_options);
   if (!spool.ok()) return spool.status().WithContext("spool");
   std::unique_ptr<Agent> agent(new Agent(setup.config, clock, std::move(spool).value()));
-  RETURN_IF_ERROR(agent->AddClients());
+  const std::vector<std::string> services = EnforcedServices(setup);
+  if (!services.empty()) {
+    ModeEnforcerOptions options;
+    options.dir = setup.config.modes.dir;
+    options.services = services;
+    options.hook = setup.config.modes.on_mode_change;
+    options.hook_timeout = setup.config.modes.hook_timeout;
+    auto enforcer = ModeEnforcer::Open(std::move(options), clock);
+    if (!enforcer.ok()) return enforcer.status().WithContext("modes");
+    agent->mode_enforcer_ = std::move(enforcer).value();
+  }
+  ServiceVersionsOptions versions;
+  versions.services = setup.config.services;
+  auto service_versions = ServiceVersions::Create(std::move(versions), clock);
+  if (!service_versions.ok()) return service_versions.status();
+  agent->service_versions_ = std::move(service_versions).value();
+  RETURN_IF_ERROR(agent->AddClients(services));
   if (!setup.checks.empty()) {
     CheckSchedulerOptions options;
     options.on_result = [raw = agent.get()] { raw->Wake(); };
@@ -94,7 +121,7 @@ void Agent::Stop() {
   Wake();
 }
 
-Status Agent::AddClients() {
+Status Agent::AddClients(const std::vector<std::string>& services) {
   for (size_t i = 0; i < config_.collectors.size(); ++i) {
     const CollectorTarget& target = config_.collectors[i];
     ClientOptions options;
@@ -103,6 +130,7 @@ Status Agent::AddClients() {
     options.spool_id = spool_->id();
     for (const auto& [name, value] : config_.labels) options.labels.push_back(Label{name, value});
     options.interval = config_.interval;
+    options.services = services;
     options.ack_timeout = target.ack_timeout;
     options.max_retry_backoff = target.max_retry_backoff;
     options.max_batches_per_second = target.replay_rate;
@@ -114,10 +142,17 @@ Status Agent::AddClients() {
                << ": plain TCP, neither authenticated nor encrypted (set "
                   "server_public_key_file and curve keys outside a lab)";
     }
-    ASSIGN_OR_RETURN(auto client, CollectorClient::Create(options, *spool_, clock_,
-                                                          [this, i](uint64_t seq) {
-                                                            OnDelivered(i, seq);
-                                                          }));
+    CollectorClient::ModesCallback on_modes;
+    if (mode_enforcer_) {
+      // Both collectors of an HA pair push modes; the newest message wins.
+      on_modes = [enforcer = mode_enforcer_.get()](const wire::Modes& modes) {
+        enforcer->Apply(modes);
+      };
+    }
+    ASSIGN_OR_RETURN(auto client, CollectorClient::Create(
+                                      options, *spool_, clock_,
+                                      [this, i](uint64_t seq) { OnDelivered(i, seq); },
+                                      std::move(on_modes)));
     // What a previous run left in the spool goes out first, in order.
     for (const auto& [seq, size] : spool_->batches()) client->Offer(seq);
     clients_.push_back(std::move(client));
@@ -141,6 +176,7 @@ SampleSet Agent::CollectOnce() {
   SampleSet set(clock_.NowMillis());
   auto start = std::chrono::steady_clock::now();
   host_probe_.Collect(&set);
+  service_versions_->Collect(&set);
   AddSelfMetrics(last_collect_seconds_, &set);
   last_collect_seconds_ =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -162,6 +198,7 @@ void Agent::AddSelfMetrics(double collect_seconds, SampleSet* set) const {
     set->Add(kPending, labels, static_cast<double>(stats.pending));
     set->Add(kConnected, labels, stats.connected ? 1 : 0);
   }
+  if (mode_enforcer_) mode_enforcer_->AddMetrics(set);
   set->Add(kCollectSeconds, {}, collect_seconds);
   set->Add(kBuildInfo, {{"version", kVersion}, {"revision", kRevision}}, 1);
 }
@@ -204,6 +241,10 @@ void Agent::PollClients(std::chrono::milliseconds wait) {
 void Agent::Run() {
   LOG_INFO << "agent " << config_.agent_id << " measuring every " << config_.interval.count()
            << "ms, spooling to " << config_.spool.dir;
+  if (mode_enforcer_) {
+    LOG_INFO << "enforcing service modes in " << config_.modes.dir
+             << (config_.modes.on_mode_change.empty() ? " (no on_mode_change hook)" : "");
+  }
   if (checks_) checks_->Start();
   int64_t next_round = clock_.NowMillis();
   while (!stop_) {

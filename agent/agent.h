@@ -11,6 +11,8 @@
 #include "agent/checks/scheduler.h"
 #include "agent/collector_client.h"
 #include "agent/host_probes.h"
+#include "agent/mode_enforcer.h"
+#include "agent/service_versions.h"
 #include "agent/spool.h"
 #include "common/clock.h"
 #include "common/samples.h"
@@ -30,17 +32,27 @@ Result<AgentSetup> LoadAgentSetup(const std::string& path);
 // The same, keeping only the settings (for validation and tests).
 Result<AgentConfig> LoadAgentConfig(const std::string& path);
 
+// The services whose modes this agent enforces, sent in its Hello: the names
+// under `services:`, every check's `service` and the agent's `service` label
+// if it has one. Sorted, without duplicates.
+std::vector<std::string> EnforcedServices(const AgentSetup& setup);
+
 // The agent's main loop: every `interval`, measure the host, put the samples
 // (plus the agent's own vitals_agent_* metrics) into one batch, spool it to
 // disk, and offer it to each configured collector. Dependency checks run on
 // their own schedule on worker threads; their results are spooled and sent as
 // soon as they finish (within one 50 ms poll), not at the next host round. A
-// batch leaves the spool once every collector acknowledged it. Run() blocks;
-// Stop() may be called from any thread.
+// batch leaves the spool once every collector acknowledged it. Modes the
+// collectors push are put into effect by a ModeEnforcer (mode files and the
+// on_mode_change hook), and each round reports the versions of the services
+// that have version_file or version_command. Run() blocks; Stop() may be
+// called from any thread.
 class Agent {
  public:
-  // Opens the spool (re-offering what a previous run left in it) and starts
-  // connecting. IOError if the spool cannot be opened.
+  // Opens the spool (re-offering what a previous run left in it) and the
+  // modes directory, and starts connecting. IOError if the spool or the
+  // modes directory cannot be opened; InvalidArgument if a version_command's
+  // program is gone.
   static Result<std::unique_ptr<Agent>> Create(AgentSetup setup,
                                                const Clock& clock = Clock::Real());
   ~Agent();
@@ -53,15 +65,19 @@ class Agent {
   void Run();
   void Stop();
 
-  // One measurement round: host vitals and the agent's own metrics.
+  // One measurement round: host vitals, service versions and the agent's own
+  // metrics.
   SampleSet CollectOnce();
+
+  // Null when the agent enforces no service.
+  ModeEnforcer* mode_enforcer() const { return mode_enforcer_.get(); }
 
   static constexpr std::chrono::milliseconds kDrainTimeout{2000};
 
  private:
   Agent(const AgentConfig& config, const Clock& clock, std::unique_ptr<Spool> spool);
   void Wake();
-  Status AddClients();
+  Status AddClients(const std::vector<std::string>& services);
   void OnDelivered(size_t client, uint64_t seq);
   void SpoolRound();
   void SpoolCheckResults();
@@ -76,7 +92,9 @@ class Agent {
   // Spooled seqs some but not all collectors acknowledged: bit i = client i.
   std::map<uint64_t, uint32_t> delivered_to_;
   HostProbe host_probe_;
-  std::unique_ptr<CheckScheduler> checks_;  // Null without checks.
+  std::unique_ptr<CheckScheduler> checks_;             // Null without checks.
+  std::unique_ptr<ModeEnforcer> mode_enforcer_;        // Null without services.
+  std::unique_ptr<ServiceVersions> service_versions_;  // Never null.
   std::atomic<bool> stop_{false};
   // An eventfd that interrupts the loop's wait: Stop() and finished checks.
   int wake_fd_ = -1;

@@ -2,9 +2,13 @@
 
 #include <unistd.h>
 
+#include <filesystem>
+#include <set>
+
 #include "common/host_name.h"
 #include "common/curve_keys.h"
 #include "common/labels.h"
+#include "common/subprocess.h"
 
 namespace vitals::agent {
 namespace {
@@ -18,6 +22,68 @@ Status ReadKey(ConfigMap& map, std::string_view key, std::string* out, Presence 
   if (!value.ok()) return map.Error(key, value.status().message());
   *out = *value;
   return Status::Ok();
+}
+
+// `path` with trailing "/" removed (but "/" stays "/").
+std::filesystem::path WithoutTrailingSlash(const std::string& path) {
+  std::string trimmed = path;
+  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+  return trimmed;
+}
+
+// Whether two directory names mean the same directory, judged lexically.
+bool SameDirectory(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  auto normal = [&ec](const std::string& p) {
+    return WithoutTrailingSlash(std::filesystem::absolute(p, ec).lexically_normal().string());
+  };
+  return normal(a) == normal(b);
+}
+
+// Reads a command: a list [program, arg, ...] run without a shell, or a
+// string run with /bin/sh -c. The program must exist and be executable, found
+// as it will be when run. Leaves *out unchanged when the key is absent.
+Status ReadCommand(ConfigMap& map, std::string_view key, std::vector<std::string>* out) {
+  std::string shell_command;
+  std::vector<std::string> argv;
+  if (map.ReadString(key, &shell_command).ok()) {
+    if (!map.Has(key)) return Status::Ok();
+    if (shell_command.empty()) return map.Error(key, "must not be empty");
+    argv = {"/bin/sh", "-c", shell_command};
+  } else if (!map.ReadStringList(key, &argv).ok()) {
+    return map.Error(key,
+                     "expected a command: a list [program, arg, ...] or a string for /bin/sh -c");
+  }
+  if (argv.empty() || argv[0].empty()) {
+    return map.Error(key, "must name a program: [program, arg, ...]");
+  }
+  // Resolving the program the way it will be run, so a typo stops start-up.
+  SubprocessOptions options;
+  options.argv = argv;
+  auto runnable = Subprocess::Create(std::move(options));
+  if (!runnable.ok()) return map.Error(key, "cannot execute: " + runnable.status().message());
+  *out = std::move(argv);
+  return Status::Ok();
+}
+
+Result<ServiceConfig> ReadService(ConfigMap& entry) {
+  ServiceConfig service;
+  RETURN_IF_ERROR(entry.ReadString("name", &service.name, Presence::kRequired));
+  if (!IsValidServiceName(service.name)) {
+    return entry.Error("name", "\"" + service.name +
+                                   "\" cannot name a mode file (not empty, at most 200 bytes, "
+                                   "no \"/\", no control characters, no leading \".\")");
+  }
+  RETURN_IF_ERROR(entry.ReadString("version_file", &service.version_file));
+  if (entry.Has("version_file") && service.version_file.empty()) {
+    return entry.Error("version_file", "must not be empty");
+  }
+  RETURN_IF_ERROR(ReadCommand(entry, "version_command", &service.version_command));
+  if (!service.version_file.empty() && !service.version_command.empty()) {
+    return entry.Error("version_command", "give either version_file or version_command, not both");
+  }
+  RETURN_IF_ERROR(entry.CheckUnknownKeys());
+  return service;
 }
 
 Result<CollectorTarget> ReadCollector(ConfigMap& map) {
@@ -45,6 +111,18 @@ Result<CollectorTarget> ReadCollector(ConfigMap& map) {
 }
 
 }  // namespace
+
+std::string DefaultModesDir(const std::string& spool_dir) {
+  return (WithoutTrailingSlash(spool_dir).parent_path() / "modes").string();
+}
+
+bool IsValidServiceName(std::string_view name) {
+  if (name.empty() || name.size() > 200 || name.front() == '.') return false;
+  for (char c : name) {
+    if (c == '/' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
 
 Result<AgentConfig> ReadAgentConfig(ConfigMap& root) {
   AgentConfig config;
@@ -121,6 +199,32 @@ Result<AgentConfig> ReadAgentConfig(ConfigMap& root) {
   RETURN_IF_ERROR(host.ReadString("proc_path", &config.host.proc_path));
   RETURN_IF_ERROR(host.ReadString("sys_path", &config.host.sys_path));
   RETURN_IF_ERROR(host.CheckUnknownKeys());
+
+  ASSIGN_OR_RETURN(ConfigMap modes, root.ReadMap("modes"));
+  config.modes.dir = DefaultModesDir(config.spool.dir);
+  RETURN_IF_ERROR(modes.ReadString("dir", &config.modes.dir));
+  if (config.modes.dir.empty()) return modes.Error("dir", "must not be empty");
+  if (SameDirectory(config.modes.dir, config.spool.dir)) {
+    return modes.Error(modes.Has("dir") ? "dir" : "",
+                       "the mode files need a directory of their own, not spool.dir" +
+                           std::string(modes.Has("dir") ? "" : " (set modes.dir)"));
+  }
+  RETURN_IF_ERROR(ReadCommand(modes, "on_mode_change", &config.modes.on_mode_change));
+  RETURN_IF_ERROR(modes.ReadDuration("hook_timeout", &config.modes.hook_timeout));
+  if (config.modes.hook_timeout < std::chrono::milliseconds(100)) {
+    return modes.Error("hook_timeout", "must be at least 100ms");
+  }
+  RETURN_IF_ERROR(modes.CheckUnknownKeys());
+
+  ASSIGN_OR_RETURN(std::vector<ConfigMap> services, root.ReadMapList("services"));
+  std::set<std::string, std::less<>> service_names;
+  for (ConfigMap& entry : services) {
+    ASSIGN_OR_RETURN(ServiceConfig service, ReadService(entry));
+    if (!service_names.insert(service.name).second) {
+      return entry.Error("name", "service \"" + service.name + "\" is listed twice");
+    }
+    config.services.push_back(std::move(service));
+  }
 
   ASSIGN_OR_RETURN(ConfigMap log, root.ReadMap("log"));
   std::string level = "info";

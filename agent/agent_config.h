@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/config.h"
@@ -23,6 +24,21 @@ struct CollectorTarget {
   double replay_rate = 200;
   // The collector's CURVE public key (Z85); empty for plain TCP.
   std::string server_public_key;
+};
+
+// One entry of `services:`: a service that runs on this host. Its modes are
+// enforced here (see docs/modes-agent.md), and its running version may be
+// reported as vitals_build_info{service, version}.
+struct ServiceConfig {
+  // The service's name, as in the collector's actions and the checks'
+  // `service`. Also the mode file's name, so no "/" and no leading ".".
+  std::string name;
+  // A file whose first line is the running version; empty: none.
+  std::string version_file;
+  // argv of a program whose first line of output is the running version, run
+  // every interval; empty: none. At most one of version_file and
+  // version_command is set.
+  std::vector<std::string> version_command;
 };
 
 // Everything in agent.yml except the checks (see agent/checks/check_config.h).
@@ -60,8 +76,31 @@ struct AgentConfig {
     std::string sys_path = "/sys";    // Where sysfs is mounted.
   } host;
 
+  // Where service modes pushed by the collector are written, and what runs
+  // when one changes (docs/modes-agent.md).
+  struct Modes {
+    // Directory of the <service>.json mode files. Defaults to "modes" beside
+    // spool.dir (./data/agent-spool -> ./data/modes). Never spool.dir itself.
+    std::string dir;
+    // argv of the program run after a service's mode file changed; empty:
+    // none. A plain string in agent.yml becomes {"/bin/sh", "-c", string}.
+    std::vector<std::string> on_mode_change;
+    // A hook still running after this long is killed and counted as failed.
+    std::chrono::milliseconds hook_timeout{std::chrono::seconds(10)};
+  } modes;
+
+  // The services that run on this host (`services:`), in configuration order.
+  std::vector<ServiceConfig> services;
+
   LogLevel log_level = LogLevel::kInfo;
 };
+
+// "modes" beside the spool directory: the default of modes.dir.
+std::string DefaultModesDir(const std::string& spool_dir);
+
+// Whether `name` can name a service's mode file: not empty, at most 200
+// bytes, no "/" and no control characters, not starting with ".".
+bool IsValidServiceName(std::string_view name);
 
 // Reads the agent settings from a parsed agent.yml, leaving `checks` unread
 // for the caller. InvalidArgument names file, line and key.

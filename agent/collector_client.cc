@@ -47,11 +47,12 @@ class CollectorClient::ConnectionMonitor final : public zmq::monitor_t {
 };
 
 CollectorClient::CollectorClient(const ClientOptions& options, Spool& spool, const Clock& clock,
-                                 DoneCallback on_done)
+                                 DoneCallback on_done, ModesCallback on_modes)
     : options_(options),
       spool_(spool),
       clock_(clock),
       on_done_(std::move(on_done)),
+      on_modes_(std::move(on_modes)),
       monitor_id_(NextMonitorId()),
       context_(1),
       socket_(context_, zmq::socket_type::dealer),
@@ -60,9 +61,10 @@ CollectorClient::CollectorClient(const ClientOptions& options, Spool& spool, con
 
 Result<std::unique_ptr<CollectorClient>> CollectorClient::Create(const ClientOptions& options,
                                                                  Spool& spool, const Clock& clock,
-                                                                 DoneCallback on_done) {
+                                                                 DoneCallback on_done,
+                                                                 ModesCallback on_modes) {
   std::unique_ptr<CollectorClient> client(
-      new CollectorClient(options, spool, clock, std::move(on_done)));
+      new CollectorClient(options, spool, clock, std::move(on_done), std::move(on_modes)));
   try {
     zmq::socket_t& s = client->socket_;
     // Queue messages only on completed connections: while the collector is
@@ -237,6 +239,7 @@ void CollectorClient::SendHelloIfDue(int64_t now) {
   hello->set_hostname(HostName());
   hello->set_spool_id(options_.spool_id);
   hello->set_interval_ms(static_cast<uint32_t>(options_.interval.count()));
+  for (const std::string& service : options_.services) hello->add_services(service);
   if (!TrySend(env)) {
     BackOff();
     return;
@@ -327,6 +330,13 @@ void CollectorClient::HandleReply(const zmq::message_t& msg) {
       break;
     case wire::Envelope::kError:
       OnError(env.error());
+      break;
+    case wire::Envelope::kModes:
+      // Unasked, at any time: after a HelloAck, and whenever a mode changes.
+      LOG_DEBUG << "modes of " << env.modes().services_size() << " services (generation "
+                << env.modes().generation() << ") from collector " << options_.endpoint;
+      ++stats_.modes_received;
+      if (on_modes_) on_modes_(env.modes());
       break;
     default:
       LOG_WARN << "ignoring an unexpected reply kind from collector " << options_.endpoint;

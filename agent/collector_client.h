@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -34,6 +35,9 @@ struct ClientOptions {
   uint64_t spool_id = 0;
   Labels labels;
   std::chrono::milliseconds interval{std::chrono::seconds(15)};
+  // The services whose modes this agent enforces on its host, sent in the
+  // Hello so the collector pushes their Modes. Sorted, no duplicates.
+  std::vector<std::string> services;
   // A sent batch (or Hello) not acknowledged within this time is sent again.
   std::chrono::milliseconds ack_timeout{std::chrono::seconds(5)};
   // Retry back-off starts here and doubles up to max_retry_backoff.
@@ -53,6 +57,7 @@ struct ClientStats {
   uint64_t batches_acked = 0;
   uint64_t batches_resent = 0;
   uint64_t batches_rejected = 0;  // Refused by the collector for good (invalid).
+  uint64_t modes_received = 0;    // Modes messages handed to on_modes.
   uint64_t pending = 0;           // Offered and not yet acknowledged.
   bool connected = false;         // A Hello was acknowledged on the current connection.
 };
@@ -63,20 +68,25 @@ struct ClientStats {
 // exponentially while the collector is unreachable. The batches' bytes live in
 // the Spool; the client only tracks sequence numbers, and reports each
 // acknowledged (or rejected-for-good) seq through `on_done` so the owner can
-// remove it from the spool once every collector has it.
+// remove it from the spool once every collector has it. Modes the collector
+// pushes (after each Hello and on every change, unasked) go to `on_modes`.
 //
 // Everything happens on the caller's thread inside Offer and Poll; not
 // thread-safe.
 class CollectorClient {
  public:
   using DoneCallback = std::function<void(uint64_t seq)>;
+  // Receives each Modes message, on the thread calling Poll.
+  using ModesCallback = std::function<void(const wire::Modes& modes)>;
 
   // Creates the socket and starts connecting in the background (a collector
   // that is down is not an error). `spool` and `clock` must outlive the
-  // client. InvalidArgument for a malformed endpoint or keys.
+  // client; `on_modes` may be null (Modes are then dropped). InvalidArgument
+  // for a malformed endpoint or keys.
   static Result<std::unique_ptr<CollectorClient>> Create(const ClientOptions& options,
                                                          Spool& spool, const Clock& clock,
-                                                         DoneCallback on_done);
+                                                         DoneCallback on_done,
+                                                         ModesCallback on_modes = nullptr);
   ~CollectorClient();
   CollectorClient(const CollectorClient&) = delete;
   CollectorClient& operator=(const CollectorClient&) = delete;
@@ -106,7 +116,7 @@ class CollectorClient {
   class ConnectionMonitor;
 
   CollectorClient(const ClientOptions& options, Spool& spool, const Clock& clock,
-                  DoneCallback on_done);
+                  DoneCallback on_done, ModesCallback on_modes);
   void OnConnected();
   void OnDisconnected();
   void OnHandshakeRefused();
@@ -125,6 +135,7 @@ class CollectorClient {
   Spool& spool_;
   const Clock& clock_;
   const DoneCallback on_done_;
+  const ModesCallback on_modes_;
   const uint64_t monitor_id_;  // Makes the monitor's inproc endpoint unique.
   zmq::context_t context_;
   zmq::socket_t socket_;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "agent/agent.h"
 #include "common/config.h"
@@ -100,6 +101,18 @@ TEST_F(AgentConfigTest, ShippedExampleParses) {
   EXPECT_EQ(config->host.proc_path, "/proc");
   EXPECT_EQ(config->host.sys_path, "/sys");
   EXPECT_EQ(config->log_level, LogLevel::kInfo);
+  EXPECT_EQ(config->modes.dir, "./data/modes");
+  EXPECT_TRUE(config->modes.on_mode_change.empty());
+  EXPECT_EQ(config->modes.hook_timeout, 10s);
+  ASSERT_EQ(config->services.size(), 1u);
+  EXPECT_EQ(config->services[0].name, "shop");
+  EXPECT_EQ(config->services[0].version_file, "./data/shop/VERSION");
+}
+
+TEST_F(AgentConfigTest, ShippedExampleEnforcesTheDemoShopAndItsCheckedService) {
+  auto setup = LoadAgentSetup(VITALS_SOURCE_DIR "/deploy/examples/agent.yml");
+  ASSERT_TRUE(setup.ok()) << setup.status().ToString();
+  EXPECT_EQ(EnforcedServices(*setup), (std::vector<std::string>{"shop", "vitals"}));
 }
 
 TEST_F(AgentConfigTest, MissingFileIsNotFound) {
@@ -140,6 +153,10 @@ TEST_F(AgentConfigTest, AppliesDefaultsToOmittedKeys) {
   EXPECT_EQ(config->host.proc_path, "/proc");
   EXPECT_EQ(config->host.sys_path, "/sys");
   EXPECT_EQ(config->log_level, LogLevel::kInfo);
+  EXPECT_EQ(config->modes.dir, "/var/lib/vitals/modes");
+  EXPECT_TRUE(config->modes.on_mode_change.empty());
+  EXPECT_EQ(config->modes.hook_timeout, 10s);
+  EXPECT_TRUE(config->services.empty());
 }
 
 TEST_F(AgentConfigTest, AgentIdDefaultsToHostName) {
@@ -399,6 +416,177 @@ TEST_F(AgentConfigTest, CurveKeysRequireAServerKeyForEveryCollector) {
   EXPECT_EQ(error,
             "agent.yml:1: collectors: curve keys are set, so every collector needs "
             "server_public_key_file");
+}
+
+// --- modes ----------------------------------------------------------------------
+
+// A valid agent.yml with `extra` appended.
+std::string WithMinimal(const std::string& extra) { return std::string(kMinimal) + extra; }
+
+TEST_F(AgentConfigTest, ReadsModesKeys) {
+  auto config =
+      Parse(WithMinimal("modes:\n"
+                        "  dir: /run/vitals/modes\n"
+                        "  on_mode_change: [/bin/sh, /etc/vitals/reload-proxy, --graceful]\n"
+                        "  hook_timeout: 30s\n"));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->modes.dir, "/run/vitals/modes");
+  EXPECT_EQ(config->modes.on_mode_change,
+            (std::vector<std::string>{"/bin/sh", "/etc/vitals/reload-proxy", "--graceful"}));
+  EXPECT_EQ(config->modes.hook_timeout, 30s);
+}
+
+TEST_F(AgentConfigTest, ModesDirDefaultsBesideTheSpool) {
+  EXPECT_EQ(DefaultModesDir("/var/lib/vitals/spool"), "/var/lib/vitals/modes");
+  EXPECT_EQ(DefaultModesDir("/var/lib/vitals/spool/"), "/var/lib/vitals/modes");
+  EXPECT_EQ(DefaultModesDir("./data/agent-spool"), "./data/modes");
+  EXPECT_EQ(DefaultModesDir("spool"), "modes");
+  auto config = Parse("collector:\n  endpoint: tcp://c:1\nspool:\n  dir: /srv/agent/spool/\n");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->modes.dir, "/srv/agent/modes");
+}
+
+TEST_F(AgentConfigTest, OnModeChangeStringRunsWithTheShell) {
+  auto config = Parse(WithMinimal("modes:\n  on_mode_change: systemctl reload nginx\n"));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->modes.on_mode_change,
+            (std::vector<std::string>{"/bin/sh", "-c", "systemctl reload nginx"}));
+}
+
+TEST_F(AgentConfigTest, OnModeChangeProgramMustExist) {
+  std::string error = RawErrorOf(WithMinimal("modes:\n  on_mode_change: [/nonexistent/reload]\n"));
+  EXPECT_TRUE(error.starts_with("agent.yml:6: modes.on_mode_change: cannot execute: ")) << error;
+  EXPECT_NE(error.find("/nonexistent/reload"), std::string::npos) << error;
+}
+
+TEST_F(AgentConfigTest, OnModeChangeMustBeACommand) {
+  EXPECT_EQ(RawErrorOf(WithMinimal("modes:\n  on_mode_change:\n    program: /bin/true\n")),
+            "agent.yml:6: modes.on_mode_change: expected a command: a list [program, arg, ...] "
+            "or a string for /bin/sh -c");
+}
+
+TEST_F(AgentConfigTest, OnModeChangeMayNotBeAnEmptyList) {
+  EXPECT_EQ(RawErrorOf(WithMinimal("modes:\n  on_mode_change: []\n")),
+            "agent.yml:6: modes.on_mode_change: must name a program: [program, arg, ...]");
+}
+
+TEST_F(AgentConfigTest, OnModeChangeMayNotBeAnEmptyString) {
+  EXPECT_EQ(RawErrorOf(WithMinimal("modes:\n  on_mode_change: \"\"\n")),
+            "agent.yml:6: modes.on_mode_change: must not be empty");
+}
+
+TEST_F(AgentConfigTest, HookTimeoutBelow100msIsRejected) {
+  EXPECT_EQ(RawErrorOf(WithMinimal("modes:\n  hook_timeout: 50ms\n")),
+            "agent.yml:6: modes.hook_timeout: must be at least 100ms");
+}
+
+TEST_F(AgentConfigTest, ModesDirMayNotBeTheSpoolDir) {
+  EXPECT_EQ(RawErrorOf(WithMinimal("modes:\n  dir: /var/lib/vitals/spool/\n")),
+            "agent.yml:6: modes.dir: the mode files need a directory of their own, not spool.dir");
+}
+
+TEST_F(AgentConfigTest, SpoolDirNamedModesNeedsAModesDir) {
+  EXPECT_EQ(RawErrorOf("collector:\n  endpoint: tcp://c:1\nspool:\n  dir: /var/lib/modes\n"),
+            "agent.yml:1: modes: the mode files need a directory of their own, not spool.dir "
+            "(set modes.dir)");
+}
+
+TEST_F(AgentConfigTest, RejectsUnknownModesKey) {
+  EXPECT_EQ(RawErrorOf(WithMinimal("modes:\n  hook: /bin/true\n")),
+            "agent.yml:6: modes.hook: unknown key");
+}
+
+// --- services -------------------------------------------------------------------
+
+TEST_F(AgentConfigTest, ReadsServices) {
+  auto config =
+      Parse(WithMinimal("services:\n"
+                        "  - name: shop\n"
+                        "    version_file: /srv/shop/VERSION\n"
+                        "  - name: api\n"
+                        "    version_command: [/bin/sh, -c, echo 1.0]\n"
+                        "  - name: worker\n"));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  ASSERT_EQ(config->services.size(), 3u);
+  EXPECT_EQ(config->services[0].name, "shop");
+  EXPECT_EQ(config->services[0].version_file, "/srv/shop/VERSION");
+  EXPECT_TRUE(config->services[0].version_command.empty());
+  EXPECT_EQ(config->services[1].name, "api");
+  EXPECT_EQ(config->services[1].version_command,
+            (std::vector<std::string>{"/bin/sh", "-c", "echo 1.0"}));
+  EXPECT_EQ(config->services[2].name, "worker");
+  EXPECT_EQ(config->services[2].version_file, "");
+}
+
+TEST_F(AgentConfigTest, VersionCommandStringRunsWithTheShell) {
+  auto config = Parse(WithMinimal("services:\n  - name: shop\n    version_command: cat VERSION\n"));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  ASSERT_EQ(config->services.size(), 1u);
+  EXPECT_EQ(config->services[0].version_command,
+            (std::vector<std::string>{"/bin/sh", "-c", "cat VERSION"}));
+}
+
+TEST_F(AgentConfigTest, ServiceNameIsRequired) {
+  EXPECT_EQ(RawErrorOf(WithMinimal("services:\n  - version_file: /v\n")),
+            "agent.yml:6: services[0].name: missing required key");
+}
+
+TEST_F(AgentConfigTest, ServiceNameMustNameAFile) {
+  EXPECT_EQ(RawErrorOf(WithMinimal("services:\n  - name: shop\n  - name: ../shop\n")),
+            "agent.yml:7: services[1].name: \"../shop\" cannot name a mode file (not empty, at "
+            "most 200 bytes, no \"/\", no control characters, no leading \".\")");
+}
+
+TEST_F(AgentConfigTest, ServiceListedTwiceIsRejected) {
+  EXPECT_EQ(RawErrorOf(WithMinimal("services:\n  - name: shop\n  - name: shop\n")),
+            "agent.yml:7: services[1].name: service \"shop\" is listed twice");
+}
+
+TEST_F(AgentConfigTest, VersionFileAndCommandTogetherAreRejected) {
+  EXPECT_EQ(RawErrorOf(WithMinimal("services:\n"
+                                   "  - name: shop\n"
+                                   "    version_file: /v\n"
+                                   "    version_command: [/bin/sh, -c, echo 1]\n")),
+            "agent.yml:8: services[0].version_command: give either version_file or "
+            "version_command, not both");
+}
+
+TEST_F(AgentConfigTest, VersionCommandProgramMustExist) {
+  std::string error = RawErrorOf(
+      WithMinimal("services:\n  - name: shop\n    version_command: [/nonexistent/shop]\n"));
+  EXPECT_TRUE(error.starts_with("agent.yml:7: services[0].version_command: cannot execute: "))
+      << error;
+}
+
+TEST_F(AgentConfigTest, RejectsUnknownServiceKey) {
+  EXPECT_EQ(RawErrorOf(WithMinimal("services:\n  - name: shop\n    version: 1.0\n")),
+            "agent.yml:7: services[0].version: unknown key");
+}
+
+TEST_F(AgentConfigTest, ServicesMustBeAList) {
+  std::string error = RawErrorOf(WithMinimal("services:\n  name: shop\n"));
+  EXPECT_TRUE(error.starts_with("agent.yml:6: services: expected a list of mappings")) << error;
+}
+
+TEST_F(AgentConfigTest, EnforcedServicesJoinServicesChecksAndTheServiceLabel) {
+  std::string path =
+      WriteFile("agent.yml", WithMinimal("labels:\n  service: api\n"
+                                         "services:\n  - name: shop\n  - name: api\n"
+                                         "checks:\n"
+                                         "  - name: db\n    kind: tcp\n    service: shop\n"
+                                         "    address: 127.0.0.1:5432\n"
+                                         "  - name: cache\n    kind: tcp\n    service: billing\n"
+                                         "    address: 127.0.0.1:6379\n"));
+  auto setup = LoadAgentSetup(path);
+  ASSERT_TRUE(setup.ok()) << setup.status().ToString();
+  EXPECT_EQ(EnforcedServices(*setup), (std::vector<std::string>{"api", "billing", "shop"}));
+}
+
+TEST_F(AgentConfigTest, NoServicesNoChecksNoLabelEnforcesNothing) {
+  std::string path = WriteFile("agent.yml", kMinimal);
+  auto setup = LoadAgentSetup(path);
+  ASSERT_TRUE(setup.ok()) << setup.status().ToString();
+  EXPECT_TRUE(EnforcedServices(*setup).empty());
 }
 
 // --- everything else ------------------------------------------------------------

@@ -104,6 +104,12 @@ class FakeCollector {
     Send(env);
   }
 
+  void SendModes(const wire::Modes& modes) {
+    wire::Envelope env = wirecodec::NewEnvelope();
+    *env.mutable_modes() = modes;
+    Send(env);
+  }
+
   void SendError(wire::Error::Code code, uint64_t seq) {
     wire::Envelope env = wirecodec::NewEnvelope();
     env.mutable_error()->set_code(code);
@@ -154,8 +160,9 @@ class CollectorClientTest : public ::testing::Test {
   }
 
   std::unique_ptr<CollectorClient> NewClient(const ClientOptions& options) {
-    auto client = CollectorClient::Create(options, *spool_, clock_,
-                                          [this](uint64_t seq) { done_.push_back(seq); });
+    auto client = CollectorClient::Create(
+        options, *spool_, clock_, [this](uint64_t seq) { done_.push_back(seq); },
+        [this](const wire::Modes& modes) { modes_.push_back(modes); });
     EXPECT_TRUE(client.ok()) << client.status().ToString();
     return client.ok() ? std::move(client).value() : nullptr;
   }
@@ -189,8 +196,22 @@ class CollectorClientTest : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<Spool> spool_;
   FakeClock clock_;
-  std::vector<uint64_t> done_;  // Seqs reported through on_done, in order.
+  std::vector<uint64_t> done_;      // Seqs reported through on_done, in order.
+  std::vector<wire::Modes> modes_;  // Received through on_modes, in order.
 };
+
+// Modes for shop with its payments module degraded.
+wire::Modes PaymentsDegraded(uint64_t generation) {
+  wire::Modes modes;
+  modes.set_generation(generation);
+  modes.add_services("shop");
+  wire::ServiceMode* payments = modes.add_modes();
+  payments->set_service("shop");
+  payments->set_module("payments");
+  payments->set_mode("degraded");
+  payments->set_source("automatic");
+  return modes;
+}
 
 TEST_F(CollectorClientTest, SaysHelloBeforeAnyBatch) {
   FakeCollector collector;
@@ -207,6 +228,76 @@ TEST_F(CollectorClientTest, SaysHelloBeforeAnyBatch) {
   ASSERT_EQ(first->hello().labels_size(), 1);
   EXPECT_EQ(first->hello().labels(0).name(), "env");
   EXPECT_EQ(first->hello().labels(0).value(), "test");
+}
+
+TEST_F(CollectorClientTest, HelloNamesTheServicesThisAgentEnforces) {
+  FakeCollector collector;
+  ClientOptions options = Options(collector.endpoint());
+  options.services = {"api", "shop"};
+  auto client = NewClient(options);
+  ASSERT_NE(client, nullptr);
+  auto hello = collector.Receive(*client);
+  ASSERT_TRUE(hello);
+  ASSERT_TRUE(hello->has_hello());
+  ASSERT_EQ(hello->hello().services_size(), 2);
+  EXPECT_EQ(hello->hello().services(0), "api");
+  EXPECT_EQ(hello->hello().services(1), "shop");
+}
+
+TEST_F(CollectorClientTest, HelloWithoutServicesListsNone) {
+  FakeCollector collector;
+  auto client = NewClient(collector.endpoint());
+  ASSERT_NE(client, nullptr);
+  auto hello = collector.Receive(*client);
+  ASSERT_TRUE(hello);
+  ASSERT_TRUE(hello->has_hello());
+  EXPECT_EQ(hello->hello().services_size(), 0);
+}
+
+TEST_F(CollectorClientTest, ModesRightAfterTheHelloAckReachTheCallback) {
+  FakeCollector collector;
+  ClientOptions options = Options(collector.endpoint());
+  options.services = {"shop"};
+  auto client = NewClient(options);
+  ASSERT_NE(client, nullptr);
+  auto hello = collector.Receive(*client);
+  ASSERT_TRUE(hello && hello->has_hello());
+  collector.SendHelloAck();
+  collector.SendModes(PaymentsDegraded(42));
+  EXPECT_TRUE(PollUntil(*client, [&] { return !modes_.empty(); }));
+  ASSERT_EQ(modes_.size(), 1u);
+  EXPECT_EQ(modes_[0].SerializeAsString(), PaymentsDegraded(42).SerializeAsString());
+  EXPECT_TRUE(client->stats().connected);
+  EXPECT_EQ(client->stats().modes_received, 1u);
+}
+
+TEST_F(CollectorClientTest, ModesArriveUnaskedBetweenBatches) {
+  FakeCollector collector;
+  auto client = NewClient(collector.endpoint());
+  ASSERT_NE(client, nullptr);
+  client->Offer(SpoolBatch(1));
+  auto batch = collector.ReceiveKind(*client, wire::Envelope::kBatch);
+  ASSERT_TRUE(batch);
+  collector.SendModes(PaymentsDegraded(1));
+  collector.SendAck(batch->batch().seq());
+  collector.SendModes(PaymentsDegraded(2));
+  EXPECT_TRUE(PollUntil(*client, [&] { return modes_.size() == 2 && done_.size() == 1; }));
+  ASSERT_EQ(modes_.size(), 2u);
+  EXPECT_EQ(modes_[0].generation(), 1u);
+  EXPECT_EQ(modes_[1].generation(), 2u);
+  EXPECT_EQ(done_, (std::vector<uint64_t>{1}));
+}
+
+TEST_F(CollectorClientTest, ModesWithoutACallbackAreDropped) {
+  FakeCollector collector;
+  auto created = CollectorClient::Create(Options(collector.endpoint()), *spool_, clock_, nullptr);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  CollectorClient& client = **created;
+  auto hello = collector.Receive(client);
+  ASSERT_TRUE(hello && hello->has_hello());
+  collector.SendHelloAck();
+  collector.SendModes(PaymentsDegraded(1));
+  EXPECT_TRUE(PollUntil(client, [&] { return client.stats().modes_received == 1; }));
 }
 
 TEST_F(CollectorClientTest, SendsNoBatchUntilTheHelloIsAcknowledged) {
