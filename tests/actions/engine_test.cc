@@ -334,6 +334,38 @@ TEST_F(ActionsEngineTest, MaintenanceWindowSuppressesNotificationAndAction) {
   EXPECT_TRUE((*entries)[0].details["suppressed"].get<bool>());
 }
 
+TEST_F(ActionsEngineTest, DailyWindowEntersAndLeavesOnLocalTimeAcrossADstChange) {
+  // Every day 04:00-05:00 Europe/Berlin, from Saturday 2026-10-24 (CEST,
+  // UTC+2) over the change to CET (UTC+1) on Sunday 2026-10-25.
+  const int64_t sat_0200z = 1'792'807'200'000;  // 2026-10-24T02:00:00Z = 04:00 CEST
+  MaintenanceWindow w;
+  w.service = "shop";
+  w.reason = "nightly backup";
+  w.start_ms = sat_0200z;
+  w.duration = minutes(60);
+  w.recurrence = Recurrence::kDaily;
+  w.time_zone = "Europe/Berlin";
+  clock_.SetMillis(sat_0200z - kMinute);
+  ASSERT_TRUE(actions_->ScheduleMaintenance(w, "user:ops").ok());
+  EXPECT_EQ(ModesText(), "normal");
+  At(sat_0200z);
+  EXPECT_EQ(ModesText(), "shop=maintenance(maintenance)");
+  At(sat_0200z + 60 * kMinute);
+  EXPECT_EQ(ModesText(), "normal");
+  // Sunday 04:00 CET is 03:00Z: 25 hours after Saturday's start, not 24.
+  const int64_t sun_0300z = sat_0200z + 25 * 60 * kMinute;
+  At(sun_0300z - kMinute);
+  EXPECT_EQ(ModesText(), "normal");
+  At(sun_0300z);
+  EXPECT_EQ(ModesText(), "shop=maintenance(maintenance)");
+  EXPECT_EQ(actions_->Modes().modes.at(0).eta_ms, sun_0300z + 60 * kMinute);
+  At(sun_0300z + 60 * kMinute);
+  EXPECT_EQ(ModesText(), "normal");
+  auto kinds = AuditKinds();
+  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "maintenance.started"), 2);
+  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "maintenance.ended"), 2);
+}
+
 TEST_F(ActionsEngineTest, AlertStillFiringWhenTheWindowEndsIsActedOnThen) {
   MaintenanceWindow w;
   w.service = "shop";
