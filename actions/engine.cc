@@ -59,6 +59,11 @@ void ActionsEngine::Stop() {
     stop_ = true;
   }
   effects_cv_.notify_all();
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;  // Watchers return now.
+  }
+  modes_cv_.notify_all();
   if (tick_thread_.joinable()) tick_thread_.join();
   if (effects_thread_.joinable()) effects_thread_.join();
   // Effects queued without threads (tests) run now, so nothing is lost.

@@ -121,6 +121,9 @@ Status ActionsEngine::LoadState() {
                                  o.value("since_ms", int64_t{0}),
                                  o.value("expires_ms", int64_t{0})};
     }
+    // Windows already entered before the restart are not audited as
+    // started again.
+    active_windows_ = j.value("active_windows", std::set<std::string>{});
     for (const auto& h : j.value("held", nlohmann::json::array())) {
       HeldAlert held{h.value("rule_expr", ""),
                      LabelsFromJson(h.value("labels", nlohmann::json::object())), {}};
@@ -198,8 +201,11 @@ void ActionsEngine::Settle() {
       held.push_back({{"alert", fp}, {"rule_expr", h.rule_expr},
                       {"labels", internal::LabelsToJson(h.labels)}, {"breakers", keys}});
     }
-    put(std::string(kEngineKey), {{"alerts", alerts}, {"breakers", breakers},
-                                  {"overrides", overrides}, {"held", held}});
+    put(std::string(kEngineKey), {{"alerts", alerts},
+                                  {"breakers", breakers},
+                                  {"overrides", overrides},
+                                  {"held", held},
+                                  {"active_windows", active_windows_}});
     dirty_ = false;
   }
   for (const std::string& id : std::exchange(dirty_incidents_, {})) {
@@ -342,6 +348,7 @@ void ActionsEngine::AdvanceMaintenance(int64_t now) {
     Audit({"maintenance", "maintenance.ended", it->second.service, it->second.module, "",
            "maintenance window " + id + " ended", {{"window", id}}});
   }
+  if (active != active_windows_) dirty_ = true;
   active_windows_ = std::move(active);
 }
 
