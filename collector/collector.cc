@@ -86,7 +86,9 @@ Result<std::unique_ptr<Collector>> Collector::Start(const CollectorConfig& confi
     if (!loaded.ok()) return loaded.status().WithContext("actions");
     actions_options.config = std::move(loaded).value();
   }
-  actions_options.db_dir = config.actions.db_dir;
+  // A config built in code (not read from a file) may leave it empty.
+  actions_options.db_dir =
+      config.actions.db_dir.empty() ? config.storage.path + "/actions" : config.actions.db_dir;
   actions_options.notifier = c->notifier_.get();
   actions_options.on_modes_changed = [c = c.get()] {
     if (IngestServer* ingest = c->ingest_for_modes_.load()) ingest->NotifyModesChanged();
