@@ -1,14 +1,14 @@
 #include "actions/actions_db.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "tests/support/temp_dir.h"
 
 namespace vitals::actions {
 namespace {
@@ -17,23 +17,15 @@ using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
 class ActionsDbTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "vitals-actions-db-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << "mkdtemp " << tmpl;
-    root_ = tmpl;
-    dir_ = root_ + "/db";
-  }
-  void TearDown() override { std::filesystem::remove_all(root_); }
-
   std::unique_ptr<ActionsDb> OpenDb() {
     Result<std::unique_ptr<ActionsDb>> db = ActionsDb::Open(dir_);
     EXPECT_TRUE(db.ok()) << db.status().ToString();
     return db.ok() ? std::move(db).value() : nullptr;
   }
 
-  std::string root_;
-  std::string dir_;
+  testing::TempDir tmp_;
+  const std::string root_ = tmp_.path();
+  const std::string dir_ = root_ + "/db";
 };
 
 TEST_F(ActionsDbTest, GetOfAMissingKeyIsEmpty) {

@@ -2,13 +2,13 @@
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "tests/support/temp_dir.h"
 
 namespace vitals::actions {
 
@@ -58,16 +58,10 @@ std::string Stored(const AuditEntry& e) { return AuditCanonicalForm(e) + "\n" + 
 
 class AuditLogTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vitals-audit-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << "mkdtemp " << tmpl;
-    dir_ = tmpl;
-    Reopen();
-  }
+  void SetUp() override { Reopen(); }
   void TearDown() override {
     log_.reset();
     db_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   void Reopen() {
@@ -112,7 +106,8 @@ class AuditLogTest : public ::testing::Test {
   // Verify()'s outcome as one line.
   std::string Verdict() { return VerdictLine(Verify()); }
 
-  std::string dir_;
+  testing::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
   FakeClock clock_{1'700'000'000'000};
   std::unique_ptr<ActionsDb> db_;
   std::unique_ptr<AuditLog> log_;

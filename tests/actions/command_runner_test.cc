@@ -3,13 +3,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <thread>
+
+#include "tests/support/temp_dir.h"
 
 namespace vitals::actions {
 namespace {
@@ -19,20 +20,7 @@ using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::StartsWith;
 using Steady = std::chrono::steady_clock;
-
-// A fresh directory under TMPDIR, removed with its contents.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "vitals-cmd-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::TempDir;
 
 CommandSpec Shell(std::string script) {
   CommandSpec spec;
@@ -107,7 +95,7 @@ TEST(CommandRunnerTest, PassesEnvironmentMergedIntoTheInheritedOne) {
 TEST(CommandRunnerTest, StartsInTheWorkingDirectory) {
   TempDir dir;
   CommandSpec spec = Shell("pwd -P");
-  spec.working_dir = dir.path().string();
+  spec.working_dir = dir.path();
   EXPECT_EQ(MustRun(spec).process.out, std::filesystem::canonical(dir.path()).string() + "\n");
 }
 
@@ -139,7 +127,7 @@ TEST(CommandRunnerTest, TimeoutTerminatesACommandThatHonoursSigterm) {
 
 TEST(CommandRunnerTest, TimeoutKillsAGroupThatIgnoresSigtermAfterTheGrace) {
   TempDir dir;
-  const std::string pid_file = (dir.path() / "grandchild.pid").string();
+  const std::string pid_file = dir.File("grandchild.pid");
   CommandSpec spec = Shell("trap '' TERM; sleep 100 & echo $! > " + pid_file + "; wait");
   spec.timeout = 200ms;
   spec.kill_grace = 200ms;
@@ -180,7 +168,7 @@ TEST(CommandRunnerTest, ProgramNotInPathIsAnErrorNamingIt) {
 
 TEST(CommandRunnerTest, NonExecutableFileIsAnErrorNamingIt) {
   TempDir dir;
-  const std::string script = (dir.path() / "rollback.sh").string();
+  const std::string script = dir.File("rollback.sh");
   std::ofstream(script) << "#!/bin/sh\nexit 0\n";
   ::chmod(script.c_str(), 0644);
   CommandSpec spec;

@@ -1,17 +1,14 @@
 #pragma once
 
 // Test support for the webhook sender: a scripted receiver on a port-0
-// socket, a temporary directory and metric lookups.
+// socket and metric lookups.
 
 #include <httplib.h>
 #include <prometheus/registry.h>
-#include <stdlib.h>
 
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <string>
@@ -108,24 +105,6 @@ class FakeReceiver {
   std::deque<int> statuses_;       // GUARDED_BY(mu_)
   bool hang_ = false;              // GUARDED_BY(mu_)
   bool closing_ = false;           // GUARDED_BY(mu_)
-};
-
-// A fresh directory under TMPDIR, removed with its contents.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "vitals-hook-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string WriteFile(const std::string& name, const std::string& content) {
-    std::string path = (path_ / name).string();
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
-    return path;
-  }
-
- private:
-  std::filesystem::path path_;
 };
 
 // The value of a counter or a histogram's count with exactly these labels;

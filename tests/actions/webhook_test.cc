@@ -13,6 +13,7 @@
 
 #include "common/version.h"
 #include "tests/actions/webhook_receiver.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::actions {
 namespace {
@@ -22,7 +23,7 @@ using ::testing::HasSubstr;
 using Steady = std::chrono::steady_clock;
 using testing::FakeReceiver;
 using testing::MetricValue;
-using testing::TempDir;
+using vitals::testing::TempDir;
 
 double Deliveries(prometheus::Registry& registry, const std::string& result) {
   return MetricValue(registry, "vitals_webhook_deliveries_total",

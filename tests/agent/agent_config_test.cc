@@ -1,19 +1,19 @@
 #include "agent/agent_config.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/agent.h"
 #include "common/config.h"
 #include "common/curve_keys.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::agent {
 namespace {
@@ -47,22 +47,10 @@ std::string ErrorOf(const std::string& yaml) { return RawErrorOf(yaml + kSpool);
 
 class AgentConfigTest : public ::testing::Test {
  protected:
-  void TearDown() override {
-    if (dir_.empty()) return;
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
   // A temporary directory for this test, created on first use.
   const std::string& Dir() {
-    if (dir_.empty()) {
-      const char* tmpdir = std::getenv("TMPDIR");
-      std::string tmpl = std::string(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp") +
-                         "/agent_config_test.XXXXXX";
-      if (mkdtemp(tmpl.data()) == nullptr) ADD_FAILURE() << "mkdtemp " << tmpl;
-      dir_ = tmpl;
-    }
-    return dir_;
+    if (!dir_) dir_.emplace();
+    return dir_->path();
   }
 
   std::string WriteFile(const std::string& name, const std::string& contents) {
@@ -82,7 +70,7 @@ class AgentConfigTest : public ::testing::Test {
     return *pair;
   }
 
-  std::string dir_;
+  std::optional<testing::TempDir> dir_;
 };
 
 TEST_F(AgentConfigTest, ShippedExampleParses) {

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 
 #include "common/labels.h"
 #include "common/wire.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::agent {
 namespace {
@@ -29,19 +29,6 @@ namespace {
 // own tests (mode_enforcer_test, collector_client_test, service_versions_test).
 class AgentTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const char* tmpdir = std::getenv("TMPDIR");
-    std::string tmpl =
-        std::string(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp") + "/agent_test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << "mkdtemp " << tmpl;
-    dir_ = tmpl;
-  }
-
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
   // An agent.yml sending to `endpoint`, with `extra` appended; returns the
   // parsed setup.
   AgentSetup Setup(const std::string& endpoint, const std::string& extra) {
@@ -56,7 +43,8 @@ class AgentTest : public ::testing::Test {
     return setup.ok() ? std::move(setup).value() : AgentSetup{};
   }
 
-  std::string dir_;
+  testing::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
 };
 
 // Receives one envelope on `router`, remembering the sender in *peer.

@@ -1,9 +1,7 @@
 #include "agent/collector_client.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <functional>
 #include <numeric>
 #include <optional>
@@ -15,6 +13,7 @@
 #include "agent/spool.h"
 #include "common/clock.h"
 #include "common/wire.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::agent {
 namespace {
@@ -129,24 +128,15 @@ class CollectorClientTest : public ::testing::Test {
   static constexpr uint64_t kSpoolId = 0x5eed;
 
   void SetUp() override {
-    const char* tmpdir = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp") +
-                       "/collector_client_test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << "mkdtemp " << tmpl;
-    dir_ = tmpl;
     SpoolOptions spool_options;
-    spool_options.dir = dir_;
+    spool_options.dir = dir_.path();
     spool_options.sync = false;  // Durability is the spool's own test's business.
     auto spool = Spool::Open(spool_options);
     ASSERT_TRUE(spool.ok()) << spool.status().ToString();
     spool_ = std::move(spool).value();
   }
 
-  void TearDown() override {
-    spool_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  void TearDown() override { spool_.reset(); }
 
   static ClientOptions Options(const std::string& endpoint) {
     ClientOptions options;
@@ -193,7 +183,7 @@ class CollectorClientTest : public ::testing::Test {
     return cond();
   }
 
-  std::string dir_;
+  testing::TempDir dir_;
   std::unique_ptr<Spool> spool_;
   FakeClock clock_;
   std::vector<uint64_t> done_;      // Seqs reported through on_done, in order.

@@ -450,9 +450,9 @@ TEST(HostProbeKernelStatsTest, KernelWithoutPressureReportsFailureWithoutLogging
   host.Remove("proc/pressure");
   HostProbe probe(host.paths());
   SampleSet set;
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   probe.Collect(&set);
-  std::string log = testing::internal::GetCapturedStderr();
+  std::string log = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(*Find(set, "node_scrape_collector_success", {{"collector", "pressure"}}), 0);
   EXPECT_EQ(Render(set, "node_pressure_"), "");
   EXPECT_EQ(log, "");
@@ -463,9 +463,9 @@ TEST(HostProbeKernelStatsTest, BrokenPressureFileIsLogged) {
   host.Write("proc/pressure/io", "some avg10=0.00\n");
   HostProbe probe(host.paths());
   SampleSet set;
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   probe.Collect(&set);
-  std::string log = testing::internal::GetCapturedStderr();
+  std::string log = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(*Find(set, "node_scrape_collector_success", {{"collector", "pressure"}}), 0);
   EXPECT_EQ(Render(set, "node_pressure_"), "");  // Nothing from cpu either.
   EXPECT_NE(log.find("host probe pressure failed"), std::string::npos) << log;
@@ -494,9 +494,9 @@ TEST(HostProbeKernelStatsTest, AdjtimexRefusedIsReportedButNotLogged) {
   };
   HostProbe probe(FixtureHost(), Clock::Real(), options);
   SampleSet set;
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   probe.Collect(&set);
-  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
   EXPECT_EQ(*Find(set, "node_scrape_collector_success", {{"collector", "timex"}}), 0);
   EXPECT_EQ(Render(set, "node_timex_"), "");
 }
@@ -546,9 +546,9 @@ TEST(HostProbeTimeTest, UnreadableClocksourceFailsTheTimeCollector) {
   host.Write("sys/devices/system/clocksource/clocksource0/current_clocksource", "tsc\n");
   HostProbe probe(host.paths());
   SampleSet set;
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   probe.Collect(&set);
-  std::string log = testing::internal::GetCapturedStderr();
+  std::string log = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(*Find(set, "node_scrape_collector_success", {{"collector", "time"}}), 0);
   EXPECT_EQ(Render(set, "node_time_"), "");
   EXPECT_NE(log.find("host probe time failed"), std::string::npos) << log;
@@ -563,7 +563,7 @@ TEST(HostProbeMountTest, HungMountReportsDeviceErrorAndIsSkippedUntilItsCallRetu
   options.statvfs_fn = Bind(fake);
   HostProbe probe(FixtureHost(), Clock::Real(), options);
   const Labels root = {{"device", "/dev/vda"}, {"fstype", "ext4"}, {"mountpoint", "/"}};
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   for (int round = 0; round < 2; ++round) {
     SampleSet set;
     probe.Collect(&set);
@@ -571,7 +571,7 @@ TEST(HostProbeMountTest, HungMountReportsDeviceErrorAndIsSkippedUntilItsCallRetu
     EXPECT_FALSE(Find(set, "node_filesystem_size_bytes", root).has_value()) << round;
     EXPECT_EQ(*Find(set, "node_scrape_collector_success", {{"collector", "filesystem"}}), 1);
   }
-  std::string log = testing::internal::GetCapturedStderr();
+  std::string log = ::testing::internal::GetCapturedStderr();
   // Per round: "/" and "/vitals-missing mount"; the hung "/" only in the first.
   EXPECT_EQ(fake->calls(), 3);
   EXPECT_NE(log.find("statvfs of mount point / did not return"), std::string::npos) << log;

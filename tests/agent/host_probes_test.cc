@@ -555,12 +555,12 @@ size_t CountOccurrences(const std::string& text, std::string_view needle) {
 
 TEST(HostProbeTest, LogsEachFailingSubsystemOnlyOnce) {
   HostProbe probe(HostPaths{FixturePath("no-such-dir/proc"), FixturePath("no-such-dir/sys")});
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   for (int round = 0; round < 3; ++round) {
     SampleSet set;
     probe.Collect(&set);
   }
-  std::string log = testing::internal::GetCapturedStderr();
+  std::string log = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(CountOccurrences(log, "host probe cpu failed"), 1u) << log;
   EXPECT_EQ(CountOccurrences(log, "host probe stat failed"), 0u) << log;  // Same file as cpu.
   EXPECT_EQ(CountOccurrences(log, "host probe meminfo failed"), 1u) << log;

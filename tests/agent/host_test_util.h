@@ -4,8 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <stdlib.h>
-
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
@@ -18,6 +16,7 @@
 #include "agent/host_probes.h"
 #include "common/labels.h"
 #include "common/samples.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::agent {
 
@@ -69,14 +68,8 @@ inline HostPaths FixtureHost() {
 class ScratchHost {
  public:
   ScratchHost() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "host_probes.XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) std::abort();
-    root_ = tmpl;
     std::filesystem::copy(FixturePath("hostroot"), root_, std::filesystem::copy_options::recursive);
   }
-  ~ScratchHost() { std::filesystem::remove_all(root_); }
-  ScratchHost(const ScratchHost&) = delete;
-  ScratchHost& operator=(const ScratchHost&) = delete;
 
   HostPaths paths() const { return HostPaths{(root_ / "proc").string(), (root_ / "sys").string()}; }
   void Write(std::string_view relative, std::string_view text) const {
@@ -86,7 +79,8 @@ class ScratchHost {
   void Remove(std::string_view relative) const { std::filesystem::remove_all(root_ / relative); }
 
  private:
-  std::filesystem::path root_;
+  const testing::TempDir dir_;
+  const std::filesystem::path root_{dir_.path()};
 };
 
 }  // namespace vitals::agent

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +19,7 @@
 #include "common/clock.h"
 #include "common/labels.h"
 #include "common/samples.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::agent {
 namespace {
@@ -87,20 +87,7 @@ std::string Render(const SampleSet& set, std::string_view name) {
 
 class ModeEnforcerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const char* tmpdir = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp") +
-                       "/mode_enforcer_test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << "mkdtemp " << tmpl;
-    root_ = tmpl;
-    dir_ = root_ + "/modes";
-    clock_.SetMillis(kTenOClock);
-  }
-
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(root_, ec);
-  }
+  void SetUp() override { clock_.SetMillis(kTenOClock); }
 
   ModeEnforcerOptions Options(std::vector<std::string> hook = {}) const {
     ModeEnforcerOptions options;
@@ -135,8 +122,9 @@ class ModeEnforcerTest : public ::testing::Test {
     return names;
   }
 
-  std::string root_;
-  std::string dir_;
+  testing::TempDir tmp_;
+  const std::string root_ = tmp_.path();
+  const std::string dir_ = root_ + "/modes";
   FakeClock clock_;
 };
 

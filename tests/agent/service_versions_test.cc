@@ -1,7 +1,6 @@
 #include "agent/service_versions.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <chrono>
@@ -13,6 +12,7 @@
 #include "common/clock.h"
 #include "common/labels.h"
 #include "common/samples.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::agent {
 namespace {
@@ -34,19 +34,6 @@ std::vector<std::string> Versions(const SampleSet& set) {
 
 class ServiceVersionsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const char* tmpdir = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp") +
-                       "/service_versions_test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << "mkdtemp " << tmpl;
-    dir_ = tmpl;
-  }
-
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
   std::string WriteFile(const std::string& name, const std::string& contents) {
     std::string path = dir_ + "/" + name;
     std::ofstream(path, std::ios::trunc) << contents;
@@ -73,7 +60,8 @@ class ServiceVersionsTest : public ::testing::Test {
     return Versions(second);
   }
 
-  std::string dir_;
+  testing::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
   FakeClock clock_;
 };
 

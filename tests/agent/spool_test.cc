@@ -1,7 +1,6 @@
 #include "agent/spool.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -11,6 +10,7 @@
 
 #include "common/samples.h"
 #include "common/wire.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::agent {
 namespace {
@@ -19,19 +19,7 @@ namespace fs = std::filesystem;
 
 class SpoolTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const char* tmpdir = std::getenv("TMPDIR");
-    std::string tmpl =
-        std::string(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp") + "/spool_test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << "mkdtemp " << tmpl;
-    root_ = tmpl;
-    options_.dir = root_ + "/spool";
-  }
-
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
+  void SetUp() override { options_.dir = root_ + "/spool"; }
 
   std::unique_ptr<Spool> Open() {
     auto spool = Spool::Open(options_);
@@ -72,7 +60,8 @@ class SpoolTest : public ::testing::Test {
     return seqs;
   }
 
-  std::string root_;
+  testing::TempDir tmp_;
+  const std::string root_ = tmp_.path();
   SpoolOptions options_;
 };
 

@@ -3,10 +3,8 @@
 // a broken rule file on reload leaves the running rules alone.
 
 #include <snappy.h>
-#include <stdlib.h>
 
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -15,6 +13,7 @@
 
 #include "collector/collector.h"
 #include "proto/prompb.pb.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::collector {
 namespace {
@@ -22,9 +21,6 @@ namespace {
 class CollectorRulesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vitals-crules-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     WriteRules(R"(groups:
   # vitals: eval=on_ingest
   - name: deps
@@ -34,19 +30,16 @@ class CollectorRulesTest : public ::testing::Test {
         labels: {severity: critical}
         annotations: {summary: "{{ $labels.check }} is down"}
 )");
-    config_.storage.path = dir_ + "/data";
+    config_.storage.path = dir_.File("data");
     config_.web.listen = "127.0.0.1:0";
     config_.ingest.listen = "tcp://127.0.0.1:*";
-    config_.rules.files = {dir_ + "/rules.yml"};
-    config_.rules.state_file = dir_ + "/data/alert_state.json";
+    config_.rules.files = {dir_.File("rules.yml")};
+    config_.rules.state_file = dir_.File("data/alert_state.json");
     config_.rules.external_url = "http://vitals.test";
   }
-  void TearDown() override {
-    collector_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { collector_.reset(); }
 
-  void WriteRules(const std::string& text) { std::ofstream(dir_ + "/rules.yml") << text; }
+  void WriteRules(const std::string& text) { std::ofstream(dir_.File("rules.yml")) << text; }
 
   void Start() {
     auto c = Collector::Start(config_);
@@ -98,7 +91,7 @@ class CollectorRulesTest : public ::testing::Test {
         .count();
   }
 
-  std::string dir_;
+  testing::TempDir dir_;
   CollectorConfig config_;
   std::unique_ptr<Collector> collector_;
   std::unique_ptr<httplib::Client> client_;

@@ -4,8 +4,6 @@
 
 #include "collector/control_api.h"
 
-#include <stdlib.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +16,8 @@
 #include <prometheus/registry.h>
 
 #include "actions/audit_log.h"
+#include "tests/support/scratch_store.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::collector {
 namespace {
@@ -53,22 +53,14 @@ TEST(ParseTokenFileTest, NamesFileAndLineOfAMalformedEntry) {
 class ControlApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vitals-ctlapi-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    storage::Options o;
-    o.path = dir_ + "/db";
-    o.sync_writes = false;
-    o.background_maintenance = false;
-    o.retention = std::chrono::milliseconds(0);
-    store_ = std::move(*storage::Store::Open(o));
+    store_ = testing::OpenScratchStore(dir_.File("db"));
     actions::ActionsOptions options;
-    options.db_dir = dir_ + "/actions";
+    options.db_dir = dir_.File("actions");
     options.start_threads = false;
     auto engine = actions::ActionsEngine::Open(options, *store_, promql_, clock_, registry_);
     ASSERT_TRUE(engine.ok()) << engine.status().ToString();
     engine_ = std::move(*engine);
-    token_file_ = dir_ + "/tokens";
+    token_file_ = dir_.File("tokens");
     WriteTokens("# who may change things\nalice:s3cret\nbare-token\n");
   }
 
@@ -81,7 +73,6 @@ class ControlApiTest : public ::testing::Test {
     api_.reset();
     engine_.reset();
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   // Writes a new file and renames it over the old one, as editors do: the
@@ -161,7 +152,8 @@ class ControlApiTest : public ::testing::Test {
     return *engine_->audit().List(q);
   }
 
-  std::string dir_, token_file_;
+  testing::TempDir dir_;
+  std::string token_file_;
   FakeClock clock_{kT0};
   promql::Engine promql_;
   prometheus::Registry registry_;

@@ -2,9 +2,6 @@
 // WebServer on port 0 over a real Store in a temporary directory, spoken to
 // over HTTP, responses compared byte for byte with what Prometheus 2.42 sends.
 
-#include <stdlib.h>
-
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +15,8 @@
 #include "common/version.h"
 #include "rules/promql/engine.h"
 #include "storage/store.h"
+#include "tests/support/scratch_store.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::collector {
 namespace {
@@ -34,17 +33,7 @@ struct Reply {
 class QueryApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vitals-api-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << "mkdtemp " << tmpl;
-    dir_ = tmpl;
-    storage::Options options;
-    options.path = dir_ + "/db";
-    options.sync_writes = false;
-    options.background_maintenance = false;
-    options.retention = std::chrono::milliseconds(0);
-    auto store = storage::Store::Open(options);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
+    store_ = testing::OpenScratchStore(dir_.File("db"));
     AppendFixture();
 
     engine_ = std::make_unique<promql::Engine>(promql::EngineOptions{}, clock_);
@@ -64,8 +53,6 @@ class QueryApiTest : public ::testing::Test {
     web_.reset();
     engine_.reset();
     store_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 
   // up{agent="a",job="node"} = 1 and up{agent="b",job="node"} = 0 at
@@ -116,7 +103,7 @@ class QueryApiTest : public ::testing::Test {
            nlohmann::json(message).dump() + "}";
   }
 
-  std::string dir_;
+  testing::TempDir dir_;
   FakeClock clock_{kT0};
   prometheus::Registry registry_;
   std::unique_ptr<storage::Store> store_;

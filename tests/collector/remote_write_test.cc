@@ -3,9 +3,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <snappy.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -15,6 +13,8 @@
 
 #include "common/selector.h"
 #include "proto/prompb.pb.h"
+#include "tests/support/scratch_store.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::collector {
 namespace {
@@ -61,24 +61,15 @@ RemoteWriteRequest FromPrometheus(const std::string& body) {
 class RemoteWriteReceiverTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vitals-rw-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    storage::Options options;
-    options.path = dir_;
-    options.sync_writes = false;
-    options.background_maintenance = false;
+    storage::Options options = testing::ScratchStoreOptions(dir_.path());
     options.limits.max_label_count = 4;
-    auto store = storage::Store::Open(options);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
+    store_ = testing::OpenScratchStore(options);
     receiver_ = std::make_unique<RemoteWriteReceiver>(options_, *store_, metrics_, clock_);
   }
 
   void TearDown() override {
     receiver_.reset();
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   void Recreate(const RemoteWriteOptions& options) {
@@ -108,7 +99,7 @@ class RemoteWriteReceiverTest : public ::testing::Test {
     return metrics_.samples_rejected[static_cast<size_t>(reason)]->Value();
   }
 
-  std::string dir_;
+  testing::TempDir dir_;
   prometheus::Registry registry_;
   CollectorMetrics metrics_{registry_};
   FakeClock clock_;

@@ -3,13 +3,13 @@
 
 #include "collector/rules_api.h"
 
-#include <stdlib.h>
-
-#include <filesystem>
 #include <fstream>
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
+
+#include "tests/support/scratch_store.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::collector {
 namespace {
@@ -19,15 +19,7 @@ constexpr int64_t kT0 = 1'700'000'000'000;  // 2023-11-14T22:13:20Z
 class RulesApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vitals-rapi-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    storage::Options o;
-    o.path = dir_ + "/db";
-    o.sync_writes = false;
-    o.background_maintenance = false;
-    o.retention = std::chrono::milliseconds(0);
-    store_ = std::move(*storage::Store::Open(o));
+    store_ = testing::OpenScratchStore(dir_ + "/db");
     auto m = rules::RuleManager::Create({}, *store_, engine_, clock_, registry_, {});
     ASSERT_TRUE(m.ok());
     manager_ = std::move(*m);
@@ -50,12 +42,12 @@ class RulesApiTest : public ::testing::Test {
   void TearDown() override {
     manager_.reset();
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   void WriteRules(const std::string& text) { std::ofstream(dir_ + "/rules.yml") << text; }
 
-  std::string dir_;
+  testing::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
   FakeClock clock_{kT0};
   promql::Engine engine_;
   prometheus::Registry registry_;

@@ -1,13 +1,13 @@
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <memory>
 #include <sstream>
 #include <string>
 
 #include "common/selector.h"
 #include "ctl/tsdb.h"
+#include "tests/support/scratch_store.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::ctl {
 namespace {
@@ -26,27 +26,14 @@ constexpr char kOpenMetrics[] =
 
 class TsdbImportTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vitals-import-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    Open(storage::Limits{});
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void SetUp() override { Open(storage::Limits{}); }
+  void TearDown() override { store_.reset(); }
 
   void Open(const storage::Limits& limits) {
     store_.reset();
-    storage::Options options;
-    options.path = dir_;
-    options.sync_writes = false;
-    options.background_maintenance = false;
+    storage::Options options = testing::ScratchStoreOptions(dir_.path());
     options.limits = limits;
-    auto store = storage::Store::Open(options);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
+    store_ = testing::OpenScratchStore(options);
   }
 
   Result<ImportSummary> Import(const std::string& text, ImportOptions options = {}) {
@@ -67,7 +54,7 @@ class TsdbImportTest : public ::testing::Test {
     return out.str();
   }
 
-  std::string dir_;
+  testing::TempDir dir_;
   std::unique_ptr<storage::Store> store_;
 };
 

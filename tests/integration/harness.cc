@@ -42,28 +42,6 @@ std::string Quote(std::string_view s) {
 
 }  // namespace
 
-// --- TempDir ---------------------------------------------------------------
-
-TempDir::TempDir() {
-  const char* tmpdir = std::getenv("TMPDIR");
-  std::string templ =
-      std::string(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp") + "/vitals-it.XXXXXX";
-  if (mkdtemp(templ.data()) == nullptr) Die("mkdtemp " + templ);
-  path_ = templ;
-}
-
-TempDir::~TempDir() {
-  const char* keep = std::getenv("VITALS_KEEP_TEST_DIRS");
-  if (keep != nullptr && std::string_view(keep) == "1") {
-    std::fprintf(stderr, "harness: keeping %s\n", path_.c_str());
-    return;
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-std::string TempDir::File(std::string_view name) const { return path_ + "/" + std::string(name); }
-
 // --- Ports, files, polling ---------------------------------------------------
 
 int FreeTcpPort() {

@@ -1,10 +1,11 @@
 #pragma once
 
 // Building blocks for tests that run the real vitals programs: temporary
-// directories, free ports, child processes with captured output, HTTP GETs,
-// polling with a deadline, config files and a reader for the Prometheus text
-// format. Every test gets its own directory and ports, so tests run in
-// parallel. Nothing here is thread-safe unless it says so.
+// directories (TempDir, from tests/support/temp_dir.h), free ports, child
+// processes with captured output, HTTP GETs, polling with a deadline, config
+// files and a reader for the Prometheus text format. Every test gets its own
+// directory and ports, so tests run in parallel. Nothing here is thread-safe
+// unless it says so.
 
 #include <sys/types.h>
 
@@ -18,24 +19,9 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/support/temp_dir.h"  // TempDir
+
 namespace vitals::testing {
-
-// A fresh directory under $TMPDIR (or /tmp), removed with its contents on
-// destruction. Set VITALS_KEEP_TEST_DIRS=1 to keep it for a post-mortem.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  // path() + "/" + name; creates nothing.
-  std::string File(std::string_view name) const;
-
- private:
-  std::string path_;
-};
 
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0 and
 // released). Another process can take it in between; the chance is small.

@@ -3,13 +3,10 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <prometheus/registry.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
 #include <deque>
-#include <fstream>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -17,6 +14,7 @@
 #include <vector>
 
 #include "common/version.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::rules {
 namespace {
@@ -210,20 +208,11 @@ class AlertmanagerNotifierTest : public ::testing::Test {
 
   // A file in a fresh temporary directory, removed with the fixture.
   std::string TempFile(const std::string& name, const std::string& contents) {
-    if (dir_.empty()) {
-      char tmpl[] = "/tmp/alertmanager_test.XXXXXX";
-      dir_ = mkdtemp(tmpl);
-    }
-    std::string path = dir_ + "/" + name;
-    std::ofstream(path) << contents;
-    return path;
-  }
-  void TearDown() override {
-    if (!dir_.empty()) std::system(("rm -rf '" + dir_ + "'").c_str());
+    return dir_.WriteFile(name, contents);
   }
 
   prometheus::Registry registry_;
-  std::string dir_;
+  testing::TempDir dir_;
 };
 
 // --- The payload ----------------------------------------------------------

@@ -3,17 +3,16 @@
 
 #include "rules/promql/engine.h"
 
-#include <stdlib.h>
-
 #include <algorithm>
 #include <atomic>
-#include <filesystem>
 
 #include <gtest/gtest.h>
 
 #include "rules/promql/evaluator.h"
 #include "rules/promql/functions.h"
 #include "rules/promql/parser.h"
+#include "tests/support/scratch_store.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::promql {
 namespace {
@@ -36,15 +35,7 @@ class RunawayClock final : public Clock {
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vitals-engine-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    storage::Options o;
-    o.path = dir_ + "/db";
-    o.sync_writes = false;
-    o.background_maintenance = false;
-    o.retention = std::chrono::milliseconds(0);
-    store_ = std::move(*storage::Store::Open(o));
+    store_ = testing::OpenScratchStore(dir_.File("db"));
     std::vector<Sample> samples;
     for (int series = 0; series < 10; ++series) {
       for (int i = 0; i < 20; ++i) {
@@ -54,10 +45,7 @@ class EngineTest : public ::testing::Test {
     }
     ASSERT_TRUE(store_->Append(samples, {}).ok());
   }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { store_.reset(); }
 
   Result<QueryResult> Instant(const Engine& engine, const std::string& query, int64_t t,
                               const QueryOptions& options = {}) {
@@ -66,7 +54,7 @@ class EngineTest : public ::testing::Test {
     return engine.InstantQuery(*store_, **expr, t, options);
   }
 
-  std::string dir_;
+  testing::TempDir dir_;
   std::unique_ptr<storage::Store> store_;
 };
 

@@ -1,12 +1,10 @@
 #include "rules/manager.h"
 
-#include <stdlib.h>
-
-#include <filesystem>
-
 #include <gtest/gtest.h>
 
 #include "rules/promql/parser.h"
+#include "tests/support/scratch_store.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::rules {
 namespace {
@@ -15,20 +13,6 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 constexpr int64_t kMinute = 60'000;
 constexpr int64_t kT0 = 1'700'000'000'000;
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vitals-rules-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~ScratchDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Collects what the manager sends.
 class RecordingSink : public AlertSink {
@@ -74,12 +58,7 @@ class RuleManagerTest : public ::testing::Test {
 
   void OpenStore() {
     store_.reset();
-    storage::Options o;
-    o.path = dir_.path() + "/db";
-    o.sync_writes = false;
-    o.background_maintenance = false;
-    o.retention = std::chrono::milliseconds(0);
-    store_ = std::move(*storage::Store::Open(o));
+    store_ = testing::OpenScratchStore(dir_.path() + "/db");
   }
 
   std::unique_ptr<RuleManager> NewManager() {
@@ -106,7 +85,7 @@ class RuleManagerTest : public ::testing::Test {
     return out.empty() ? "none" : out;
   }
 
-  ScratchDir dir_;
+  testing::TempDir dir_;
   FakeClock clock_{kT0};
   promql::Engine engine_;
   prometheus::Registry registry_;

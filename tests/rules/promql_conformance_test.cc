@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tests/rules/promql_script.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::promql {
 namespace {
@@ -96,24 +97,6 @@ std::vector<Skip> ReadSkips() {
   return skips;
 }
 
-// A temporary directory, removed with everything in it.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "vitals-promql-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp " << pattern;
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 class PromqlConformanceTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(PromqlConformanceTest, EveryEvalPasses) {
@@ -121,7 +104,7 @@ TEST_P(PromqlConformanceTest, EveryEvalPasses) {
   auto script = PromqlScript::Parse(ReadFile(GetParam()), name);
   ASSERT_TRUE(script.ok()) << script.status().ToString();
 
-  ScratchDir scratch;
+  testing::TempDir scratch;
   ScriptRunOptions options;
   options.scratch_dir = scratch.path();
   for (const Skip& skip : ReadSkips()) {

@@ -16,6 +16,7 @@
 #include "rules/promql/parser.h"
 #include "rules/promql/series_notation.h"
 #include "storage/store.h"
+#include "tests/support/scratch_store.h"
 
 namespace vitals::promql {
 namespace {
@@ -226,11 +227,8 @@ class Runner {
 
  private:
   Status OpenStore() {
-    storage::Options options;
-    options.path = options_.scratch_dir + "/store-" + std::to_string(++stores_opened_);
-    options.sync_writes = false;
-    options.background_maintenance = false;
-    options.retention = milliseconds(0);
+    storage::Options options = testing::ScratchStoreOptions(options_.scratch_dir + "/store-" +
+                                                            std::to_string(++stores_opened_));
     // Loads may go back in time (a second `load` without `clear`).
     options.out_of_order_window = std::chrono::duration_cast<milliseconds>(std::chrono::hours(24 * 365 * 100));
     auto store = storage::Store::Open(options);

@@ -1,12 +1,12 @@
 #include "tests/rules/promql_script.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <chrono>
-#include <filesystem>
 #include <string>
 #include <variant>
+
+#include "tests/support/temp_dir.h"
 
 namespace vitals::promql {
 namespace {
@@ -85,15 +85,7 @@ TEST(PromqlScriptTest, BadDurationsAreErrors) {
 // Runs `text` as "t.test" over a fresh store.
 class PromqlScriptRunTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "vitals-script-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    options_.scratch_dir = pattern;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(options_.scratch_dir, ec);
-  }
+  void SetUp() override { options_.scratch_dir = scratch_.path(); }
 
   ScriptReport Run(std::string_view text) {
     auto script = PromqlScript::Parse(text, "t.test");
@@ -109,6 +101,7 @@ class PromqlScriptRunTest : public ::testing::Test {
     return report.Failures("t.test");
   }
 
+  testing::TempDir scratch_;
   ScriptRunOptions options_;
 };
 

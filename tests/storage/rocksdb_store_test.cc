@@ -1,5 +1,4 @@
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <atomic>
 #include <bit>
@@ -19,6 +18,7 @@
 #include "common/samples.h"
 #include "common/selector.h"
 #include "storage/store.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::storage {
 namespace {
@@ -48,18 +48,9 @@ std::string Dump(const std::vector<Sample>& samples) {
 
 class StoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vitals-store-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << "mkdtemp " << tmpl;
-    dir_ = tmpl;
-    Reopen();
-  }
+  void SetUp() override { Reopen(); }
 
-  void TearDown() override {
-    store_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  void TearDown() override { store_.reset(); }
 
   // Maintenance runs when a test calls Maintain(), never on its own.
   virtual Options StoreOptions() const {
@@ -127,7 +118,8 @@ class StoreTest : public ::testing::Test {
     return Dump(*samples);
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir tmp_;
+  const std::filesystem::path dir_{tmp_.path()};
   std::unique_ptr<Store> store_;
 };
 

@@ -3,7 +3,6 @@
 // never crash or return wrong data silently.
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <chrono>
@@ -22,6 +21,7 @@
 #include "common/samples.h"
 #include "common/selector.h"
 #include "storage/store.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::storage {
 namespace {
@@ -118,17 +118,6 @@ std::string ReadFile(const std::filesystem::path& path) {
 
 class StoreCorruptionTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vitals-corrupt-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << "mkdtemp " << tmpl;
-    dir_ = tmpl;
-  }
-
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
   Options StoreOptions() const {
     Options options;
     options.path = db_path();
@@ -184,7 +173,8 @@ class StoreCorruptionTest : public ::testing::Test {
     return ReadEverything(**store);
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir tmp_;
+  const std::filesystem::path dir_{tmp_.path()};
 };
 
 TEST_F(StoreCorruptionTest, UndamagedStoreReadsBackCleanly) {

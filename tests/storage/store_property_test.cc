@@ -4,7 +4,6 @@
 // in-memory model of the semantics documented in storage/store.h.
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -28,6 +27,7 @@
 #include "common/samples.h"
 #include "common/selector.h"
 #include "storage/store.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::storage {
 namespace {
@@ -517,18 +517,8 @@ class Workload {
 
 class StorePropertyTest : public ::testing::TestWithParam<int> {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vitals-prop-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << "mkdtemp " << tmpl;
-    dir_ = tmpl;
-  }
-
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  std::filesystem::path dir_;
+  testing::TempDir tmp_;
+  const std::filesystem::path dir_{tmp_.path()};
 };
 
 TEST_P(StorePropertyTest, MatchesReferenceWithoutOutOfOrderWindow) {

@@ -5,6 +5,7 @@
 
 #include "tests/agent/checks/support/check_test_support.h"
 #include "tests/agent/checks/support/fake_dns_server.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::agent {
 namespace {
@@ -18,7 +19,7 @@ using testing::MustMakeCheck;
 using testing::SampleValue;
 using ::testing::StartsWith;
 using testing::Steady;
-using testing::TempDir;
+using vitals::testing::TempDir;
 
 TEST(DnsCheckTest, LocalhostResolvesToLoopbackWithoutAQuery) {
   auto check = MustMakeCheck("dns", "query_name: localhost\nexpect: [127.0.0.1]");

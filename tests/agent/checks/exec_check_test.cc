@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "tests/agent/checks/support/check_test_support.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::agent {
 
@@ -24,7 +25,7 @@ using testing::MakeCheck;
 using testing::SampleValue;
 using ::testing::StartsWith;
 using testing::Steady;
-using testing::TempDir;
+using vitals::testing::TempDir;
 
 const std::string kPlugin = std::string(VITALS_FIXTURES_DIR) + "/plugins/check_fixture.sh";
 
@@ -121,7 +122,7 @@ TEST(ExecCheckTest, PassesConfiguredEnvironment) {
 
 TEST(ExecCheckTest, HangingPluginAndItsChildrenAreKilledAtTheDeadline) {
   TempDir dir;
-  const std::string pid_file = (dir.path() / "child.pid").string();
+  const std::string pid_file = dir.File("child.pid");
   const auto start = Steady::now();
   CheckOutcome outcome = RunPlugin("hang, " + pid_file, 500ms);
   const auto elapsed = Steady::now() - start;

@@ -7,6 +7,7 @@
 #include "agent/checks/http_check.h"
 #include "tests/agent/checks/support/check_test_support.h"
 #include "tests/agent/checks/support/http_test_server.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::agent {
 namespace {
@@ -19,15 +20,15 @@ using ::testing::MatchesRegex;
 using testing::RunShell;
 using testing::SampleValue;
 using ::testing::StartsWith;
-using testing::TempDir;
+using vitals::testing::TempDir;
 
 class HttpsCheckTest : public ::testing::Test {
  protected:
   // One certificate for the suite: RSA key generation takes a while.
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    cert_ = (dir_->path() / "cert.pem").string();
-    key_ = (dir_->path() / "key.pem").string();
+    cert_ = dir_->File("cert.pem");
+    key_ = dir_->File("key.pem");
     RunShell(
         "openssl req -x509 -newkey rsa:2048 -days 30 -nodes -subj /CN=localhost "
         "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +

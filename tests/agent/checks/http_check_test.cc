@@ -5,6 +5,7 @@
 
 #include "tests/agent/checks/support/check_test_support.h"
 #include "tests/agent/checks/support/http_test_server.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::agent {
 namespace {
@@ -19,7 +20,7 @@ using testing::SampleValue;
 using testing::ScopedEnv;
 using ::testing::StartsWith;
 using testing::Steady;
-using testing::TempDir;
+using vitals::testing::TempDir;
 
 // An HTTP server with the endpoints these tests use.
 class HttpCheckTest : public ::testing::Test {

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
-#include <fstream>
 #include <sstream>
 #include <vector>
 
@@ -74,25 +73,6 @@ std::optional<double> SampleValue(const SampleSet& samples, std::string_view nam
     found = sample.value;
   }
   return found;
-}
-
-TempDir::TempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "vitals-checks-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-std::string TempDir::WriteFile(const std::string& name, const std::string& content,
-                               std::filesystem::perms perms) {
-  std::filesystem::path file = path_ / name;
-  std::ofstream(file) << content;
-  std::filesystem::permissions(file, perms);
-  return file.string();
 }
 
 std::optional<std::string> RunShell(const std::string& command) {

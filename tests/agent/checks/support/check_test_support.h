@@ -3,7 +3,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -38,25 +37,6 @@ std::unique_ptr<Check> MustMakeCheck(const std::string& kind, const std::string&
 // nullopt if there is none (fails the test if there are several).
 std::optional<double> SampleValue(const SampleSet& samples, std::string_view name,
                                   const Labels& labels = {});
-
-// A fresh directory under the system temp dir, removed with its content on
-// destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  // Writes `content` to path()/name and returns the full path.
-  std::string WriteFile(const std::string& name, const std::string& content,
-                        std::filesystem::perms perms = std::filesystem::perms::owner_read |
-                                                       std::filesystem::perms::owner_write);
-
- private:
-  std::filesystem::path path_;
-};
 
 // Runs `command` with /bin/sh; returns its stdout, or nullopt (failing the
 // test) if it exits non-zero.
