@@ -4,13 +4,13 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "actions/actions_config.h"
 #include "common/clock.h"
 #include "rules/promql/engine.h"
 #include "storage/store.h"
 #include "tests/actions/webhook_receiver.h"
+#include "tests/support/scratch_store.h"
+#include "tests/support/temp_dir.h"
 
 namespace vitals::actions {
 namespace {
@@ -21,20 +21,6 @@ using std::chrono::seconds;
 constexpr int64_t kT0 = 1'700'000'000'000;
 constexpr int64_t kSecond = 1000;
 constexpr int64_t kMinute = 60 * kSecond;
-
-class Scratch {
- public:
-  Scratch() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vitals-actions-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~Scratch() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 class RecordingSink : public rules::AlertSink {
  public:
@@ -120,12 +106,7 @@ rollback:
 class ActionsEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::Options o;
-    o.path = dir_.path() + "/db";
-    o.sync_writes = false;
-    o.background_maintenance = false;
-    o.retention = milliseconds(0);
-    store_ = std::move(*storage::Store::Open(o));
+    store_ = vitals::testing::OpenScratchStore(dir_.path() + "/db");
     auto config = ParseActionsConfig(kConfig, "actions.yml");
     ASSERT_TRUE(config.ok()) << config.status().ToString();
     config_ = std::move(config).value();
@@ -181,7 +162,7 @@ class ActionsEngineTest : public ::testing::Test {
     return out;
   }
 
-  Scratch dir_;
+  vitals::testing::TempDir dir_;
   FakeClock clock_{kT0};
   std::unique_ptr<storage::Store> store_;
   promql::Engine engine_;
