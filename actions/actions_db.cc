@@ -9,21 +9,15 @@
 #include <system_error>
 
 #include "common/log.h"
+#include "storage/rocks_status.h"
 
 namespace vitals::actions {
 namespace {
 
+using storage::FromRocks;
+
 constexpr char kAuditCf[] = "audit";
 constexpr char kStateCf[] = "state";
-
-Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return Status::Ok();
-  std::string msg = std::string(what) + ": " + s.ToString();
-  if (s.IsCorruption()) return Status::Corruption(msg);
-  if (s.IsIOError()) return Status::IOError(msg);
-  if (s.IsInvalidArgument()) return Status::InvalidArgument(msg);
-  return Status::Internal(msg);
-}
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 

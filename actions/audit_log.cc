@@ -1,5 +1,8 @@
 #include "actions/audit_log.h"
 
+#include "common/units.h"
+#include "storage/rocks_status.h"
+
 #include <rocksdb/db.h>
 #include <sodium.h>
 
@@ -10,6 +13,8 @@
 
 namespace vitals::actions {
 namespace {
+
+using storage::FromRocks;
 
 using nlohmann::json;
 
@@ -31,22 +36,6 @@ json CanonicalObject(const AuditEntry& e) {
               {"kind", e.kind},           {"message", e.message}, {"module", e.module},
               {"prev_hash", e.prev_hash}, {"seq", e.seq},         {"service", e.service},
               {"time_ms", e.time_ms}};
-}
-
-std::string FormatRfc3339Millis(int64_t ms) {
-  int64_t secs = ms / 1000;
-  int64_t millis = ms % 1000;
-  if (millis < 0) {
-    millis += 1000;
-    secs -= 1;
-  }
-  std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(millis));
-  return buf;
 }
 
 Status GetString(const json& j, const char* name, std::string* out) {
@@ -102,12 +91,6 @@ Result<AuditEntry> ReadEntry(const rocksdb::Iterator& it) {
     return Status::Corruption(at + "holds entry " + std::to_string(entry->seq) + " (reordered)");
   }
   return entry;
-}
-
-Status FromRocks(const rocksdb::Status& s, const std::string& what) {
-  if (s.ok()) return Status::Ok();
-  if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
-  return Status::IOError(what + ": " + s.ToString());
 }
 
 }  // namespace

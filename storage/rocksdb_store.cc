@@ -1,4 +1,5 @@
 #include "storage/rocksdb_store.h"
+#include "storage/rocks_status.h"
 
 #include <algorithm>
 #include <bit>
@@ -31,15 +32,6 @@ constexpr char kDroppedBeforeKey[] = "dropped_before";
 constexpr int kLayoutVersion = 2;
 // Maintenance writes chunks in RocksDB batches of about this size.
 constexpr size_t kFlushBatchBytes = 4 << 20;
-
-Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return Status::Ok();
-  std::string msg = std::string(what) + ": " + s.ToString();
-  if (s.IsCorruption()) return Status::Corruption(msg);
-  if (s.IsIOError()) return Status::IOError(msg);
-  if (s.IsInvalidArgument()) return Status::InvalidArgument(msg);
-  return Status::Internal(msg);
-}
 
 uint64_t Bits(double v) { return std::bit_cast<uint64_t>(v); }
 
