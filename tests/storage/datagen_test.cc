@@ -82,7 +82,7 @@ TEST(DataGeneratorTest, EveryKindRoundTripsThroughCompactChunksAndMostAreDecimal
     EXPECT_FALSE(it.Next());
     EXPECT_TRUE(it.status().ok());
     decimal += storage::ReadChunkInfo(chunk)->encoding ==
-               static_cast<uint8_t>(storage::ChunkEncoding::kDecimal);
+               static_cast<uint8_t>(storage::ChunkEncoding::kDecimalEntropy);
   }
   EXPECT_GT(decimal, gen.num_series() * 9 / 10);
 }
