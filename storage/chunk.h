@@ -8,6 +8,8 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "storage/bit_stream.h"
+#include "storage/int_stream.h"
 
 // Compressed chunks of (timestamp, value) samples of one series.
 //
@@ -28,7 +30,7 @@
 //                 timestamp stream, then two streams of integers, t - first t
 //                 and the mantissas. Each stream names a predictor (the
 //                 differences of order 0, 1 or 2, or y[i] - i * slope for
-//                 regular intervals), a centre subtracted from the residuals
+//                 regular intervals), a center subtracted from the residuals
 //                 and a common factor divided out of them (4096 for bytes
 //                 counted in pages; 0 when every residual is zero, which makes
 //                 constants and steady counters nearly free). Per block of 32
@@ -49,37 +51,6 @@
 // wrong samples (storage layers below, such as RocksDB blocks, checksum).
 
 namespace vitals::storage {
-
-namespace internal {
-// An append-only bit string, first bit highest, held in whole 64-bit words
-// plus the bits not yet filling one. Grows by half its size, not doubling,
-// to keep per-series memory near the encoded size.
-class BitBuffer {
- public:
-  BitBuffer() = default;
-  BitBuffer(const BitBuffer& other);
-  BitBuffer& operator=(const BitBuffer& other);
-  BitBuffer(BitBuffer&&) noexcept = default;
-  BitBuffer& operator=(BitBuffer&&) noexcept = default;
-
-  // Appends the low `count` bits of `bits`, highest first.
-  // REQUIRES: count <= 64 and bits < 2^count.
-  void Write(uint64_t bits, int count);
-  uint64_t bit_size() const { return uint64_t{size_} * 8 + pending_bits_; }
-  size_t capacity() const { return capacity_; }
-  // Appends the bits as bytes, the last one padded with zero bits.
-  void AppendTo(std::string* out) const;
-
- private:
-  void Flush();
-
-  std::unique_ptr<uint8_t[]> buf_;
-  uint32_t size_ = 0;         // Bytes used in buf_, a multiple of 8.
-  uint32_t capacity_ = 0;     // Bytes allocated in buf_.
-  uint64_t pending_ = 0;      // Bits not yet in buf_, low-order.
-  uint8_t pending_bits_ = 0;  // 0..63.
-};
-}  // namespace internal
 
 enum class ChunkEncoding : uint8_t {
   kGorilla = 1,
@@ -166,57 +137,20 @@ class ChunkIterator {
   const Status& status() const { return status_; }
 
  private:
-  // A range of payload bits being read.
-  struct Cursor {
-    uint64_t pos = 0;  // Next bit, counted from data_.
-    uint64_t end = 0;  // One past the last bit.
-  };
-  // kDecimal: a sequence of integers stored as differences of some order,
-  // packed per block.
-  struct PackedInts {
-    Cursor in;
-    uint8_t order = 0;
-    uint8_t width = 0;  // Bits per packed value in the current block.
-    uint64_t base = 0;  // Frame of reference of the current block.
-    uint64_t value = 0;
-    uint64_t delta = 0;  // For order 2: the last first-order difference.
-  };
-  // kDecimalEntropy: a sequence of integers as predicted residuals, coded per
-  // block (see chunk.cc).
-  struct CodedInts {
-    Cursor in;
-    uint8_t predictor = 0;
-    uint8_t shape = 0;  // The current block's code.
-    uint8_t shift = 0;
-    uint64_t slope = 0;
-    uint64_t head[2] = {};
-    uint64_t center = 0;
-    uint64_t multiplier = 0;
-    uint64_t value = 0;  // Orders 1 and 2: the last integer.
-    uint64_t delta = 0;  // Order 2: the last first-order difference.
-  };
-
-  // Samples decoded per refill of the buffers.
-  static constexpr uint32_t kBufferSamples = 32;
+  // Samples decoded per refill of the buffers: one block of the decimal
+  // encodings' streams.
+  static constexpr uint32_t kBufferSamples = internal::kStreamBlock;
 
   bool NextBlock();
   bool Fail(std::string_view what);
   bool AtEnd();
   bool DecodeGorilla(uint32_t count);
   bool DecodeDecimal(uint32_t count);
-  bool DecodePacked(PackedInts* ints, uint32_t count, uint64_t* out);
-  bool ReadCodedHeader(CodedInts* ints);
-  bool DecodeCoded(CodedInts* ints, uint32_t count, uint64_t* out);
-  bool DecodeResiduals(CodedInts* ints, uint32_t count, uint64_t* out);
-  bool ReadBits(Cursor* in, int count, uint64_t* out) const;
-  bool ReadLong(Cursor* in, uint64_t* out) const;
-  // The 64 bits from in.pos on, first bit highest; at least the first 57 are
-  // real, and bits past the chunk's end read as zeros.
-  uint64_t Peek(const Cursor& in) const;
+  template <typename Reader>
+  bool StartStreams(Reader* times, Reader* mantissas, uint64_t time_bits);
 
-  const uint8_t* data_ = nullptr;
-  uint64_t size_ = 0;  // Bytes at data_.
-  Cursor bits_;        // kGorilla: the payload.
+  internal::BitSpan data_;  // After the header.
+  internal::Cursor bits_;   // kGorilla: the payload.
   uint32_t num_samples_ = 0;
   uint32_t index_ = 0;        // Samples decoded so far.
   uint32_t buffered_ = 0;     // Next sample of the buffers to return.
@@ -230,14 +164,14 @@ class ChunkIterator {
   int64_t max_time_ = 0;
   int64_t t_ = 0;
   double v_ = 0;
-  int64_t last_t_ = 0;         // Last decoded timestamp.
-  uint64_t delta_ = 0;         // kGorilla: last timestamp delta, wrapping.
-  uint64_t value_bits_ = 0;    // kGorilla: bits of v_.
-  double divisor_ = 1;         // Decimal encodings: v_ is mantissa / divisor_ (10^scale).
-  PackedInts times_;           // kDecimal: t - min_time.
-  PackedInts mantissas_;       // kDecimal.
-  CodedInts coded_times_;      // kDecimalEntropy: t - min_time.
-  CodedInts coded_mantissas_;  // kDecimalEntropy.
+  int64_t last_t_ = 0;       // Last decoded timestamp.
+  uint64_t delta_ = 0;       // kGorilla: last timestamp delta, wrapping.
+  uint64_t value_bits_ = 0;  // kGorilla: bits of v_.
+  double divisor_ = 1;       // Decimal encodings: v_ is mantissa / divisor_ (10^scale).
+  internal::PackedStreamReader packed_times_;        // kDecimal: t - min_time.
+  internal::PackedStreamReader packed_mantissas_;    // kDecimal.
+  internal::EntropyStreamReader entropy_times_;      // kDecimalEntropy: t - min_time.
+  internal::EntropyStreamReader entropy_mantissas_;  // kDecimalEntropy.
   Status status_;
   int64_t times_buf_[kBufferSamples];
   double values_buf_[kBufferSamples];
