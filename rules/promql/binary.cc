@@ -59,21 +59,31 @@ double ScalarOp(BinaryOp op, double lhs, double rhs) {
   return r.value;
 }
 
+// One element of a vector-scalar operation: false if a comparison filters it
+// out, else true with the result in *out.
+bool VectorScalarElem(BinaryOp op, double element, double scalar, bool scalar_on_left,
+                      bool return_bool, double* out) {
+  double lv = element, rv = scalar;
+  if (scalar_on_left) std::swap(lv, rv);
+  ElemResult r = ApplyOp(op, lv, rv);
+  // A comparison keeps the vector element's value, whichever side it is on.
+  if (IsComparison(op) && scalar_on_left) r.value = rv;
+  if (return_bool) {
+    r.value = r.keep ? 1 : 0;
+    r.keep = true;
+  }
+  *out = r.value;
+  return r.keep;
+}
+
 Vector VectorScalarOp(BinaryOp op, Vector& vec, double scalar, bool scalar_on_left,
                       bool return_bool) {
   Vector out;
   out.reserve(vec.size());
   for (Sample& s : vec) {
-    double lv = s.value, rv = scalar;
-    if (scalar_on_left) std::swap(lv, rv);
-    ElemResult r = ApplyOp(op, lv, rv);
-    // A comparison keeps the vector element's value, whichever side it is on.
-    if (IsComparison(op) && scalar_on_left) r.value = rv;
-    if (return_bool) {
-      r.value = r.keep ? 1 : 0;
-      r.keep = true;
-    }
-    if (!r.keep) continue;
+    double value;
+    if (!VectorScalarElem(op, s.value, scalar, scalar_on_left, return_bool, &value)) continue;
+    ElemResult r{value, true};
     if (DropsMetricName(op) || return_bool) {
       out.push_back(Sample{DropMetricName(s.labels), s.timestamp_ms, r.value});
     } else {
@@ -212,6 +222,65 @@ Vector VectorBinop(BinaryOp op, const Vector& lhs_in, const Vector& rhs_in,
 
 }  // namespace
 
+// A range evaluation of a vector-scalar operation one series at a time: what
+// the per-step path gives, without copying each series' labels at every step
+// (alert expressions such as `predict_linear(...) < 0` on dashboards).
+Matrix Evaluator::VectorScalarSeriesWise(const Expr& vector, const Expr& scalar, BinaryOp op,
+                                         bool scalar_on_left, bool return_bool) {
+  Matrix input = EvalMatrix(vector);
+  Matrix scalar_matrix = EvalMatrix(scalar);
+  const uint64_t input_points = TotalPoints(input) + TotalPoints(scalar_matrix);
+  std::vector<double> scalars(steps(), NAN);
+  if (!scalar_matrix.empty()) {
+    for (const Point& p : scalar_matrix[0].points) {
+      scalars[static_cast<size_t>((p.t - start_) / interval_)] = p.v;
+    }
+  }
+  const bool drop_name = DropsMetricName(op) || return_bool;
+  Matrix out;
+  std::unordered_map<std::string, size_t> by_labels;  // Only when names are dropped.
+  uint64_t output_points = 0;
+  for (size_t si = 0; si < input.size(); ++si) {
+    if (si % 256 == 0) CheckInterrupt();
+    Series& s = input[si];
+    size_t kept = 0;
+    for (const Point& p : s.points) {
+      double v;
+      if (VectorScalarElem(op, p.v, scalars[static_cast<size_t>((p.t - start_) / interval_)],
+                           scalar_on_left, return_bool, &v)) {
+        s.points[kept++] = Point{p.t, v};
+      }
+    }
+    s.points.resize(kept);
+    if (kept == 0) continue;
+    output_points += kept;
+    if (!drop_name) {
+      out.push_back(std::move(s));
+      continue;
+    }
+    s.metric = DropMetricName(s.metric);
+    auto [it, inserted] = by_labels.try_emplace(LabelsKey(s.metric), out.size());
+    if (inserted) {
+      out.push_back(std::move(s));
+      continue;
+    }
+    // Two series that differ only in their name: fine unless both have a
+    // point at the same step, which the per-step path refuses.
+    std::vector<Point>& have = out[it->second].points;
+    std::vector<Point> merged;
+    merged.reserve(have.size() + s.points.size());
+    std::merge(have.begin(), have.end(), s.points.begin(), s.points.end(),
+               std::back_inserter(merged), [](const Point& a, const Point& b) { return a.t < b.t; });
+    for (size_t i = 1; i < merged.size(); ++i) {
+      if (merged[i].t == merged[i - 1].t) FailExecution(std::string(kSameLabelsetError));
+    }
+    have = std::move(merged);
+  }
+  Charge(output_points);
+  Release(input_points);
+  return out;
+}
+
 Matrix Evaluator::EvalBinary(const BinaryExpr& e) {
   const ValueType lt = e.lhs->type(), rt = e.rhs->type();
   const BinaryOp op = e.op;
@@ -222,11 +291,13 @@ Matrix Evaluator::EvalBinary(const BinaryExpr& e) {
     });
   }
   if (lt == ValueType::kVector && rt == ValueType::kScalar) {
+    if (start_ != end_) return VectorScalarSeriesWise(*e.lhs, *e.rhs, op, false, rb);
     return RangeEval({e.lhs.get(), e.rhs.get()}, [op, rb](std::span<Vector> v, int64_t) {
       return VectorScalarOp(op, v[0], v[1][0].value, false, rb);
     });
   }
   if (lt == ValueType::kScalar && rt == ValueType::kVector) {
+    if (start_ != end_) return VectorScalarSeriesWise(*e.rhs, *e.lhs, op, true, rb);
     return RangeEval({e.lhs.get(), e.rhs.get()}, [op, rb](std::span<Vector> v, int64_t) {
       return VectorScalarOp(op, v[1], v[0][0].value, true, rb);
     });

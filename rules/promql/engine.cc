@@ -164,13 +164,13 @@ void Evaluator::CheckInterrupt() const {
   }
 }
 
-namespace {
-
 uint64_t TotalPoints(const Matrix& m) {
   uint64_t n = 0;
   for (const Series& s : m) n += s.points.size();
   return n;
 }
+
+namespace {
 
 // The output series of a step-wise evaluation, in order of first appearance.
 class SeriesCollector {

@@ -36,6 +36,9 @@ Labels DropMetricName(const Labels& labels);
 // "{a=\"b\", c=\"d\"}" as Prometheus's labels.String().
 std::string LabelsString(const Labels& labels);
 
+// Points in all series of `m`.
+uint64_t TotalPoints(const Matrix& m);
+
 // True if two elements of `vector` (two series of `matrix`) share a label set.
 bool ContainsSameLabelset(const Vector& vector);
 bool ContainsSameLabelset(const Matrix& matrix);
@@ -91,6 +94,8 @@ class Evaluator {
 
   // Per-node evaluations, in binary.cc and aggregate.cc.
   Matrix EvalBinary(const BinaryExpr& e);
+  Matrix VectorScalarSeriesWise(const Expr& vector, const Expr& scalar, BinaryOp op,
+                                bool scalar_on_left, bool return_bool);
   Matrix EvalAggregate(const AggregateExpr& e);
   Matrix AggregateSeriesWise(const Expr* arg, AggregateOp op,
                              const std::vector<std::string>& grouping, bool without);

@@ -128,6 +128,43 @@ TEST_F(EngineTest, DuplicateLabelsetsAfterDroppingTheNameAreAnError) {
   EXPECT_EQ(r.status().message(), "vector cannot contain metrics with the same labelset");
 }
 
+TEST_F(EngineTest, RangeArithmeticWithScalarMergesSeriesThatOnlyDifferedByNameWhenTheyDoNotOverlap) {
+  // y{i="0"} has points after x{i="0"} ends (kT0 .. kT0+285s): where they do
+  // not overlap, x + 1 and y + 1 are one series {i="0"}.
+  std::vector<Sample> later;
+  for (int i = 30; i < 40; ++i) {
+    later.push_back(Sample{{{"__name__", "y"}, {"i", "0"}}, kT0 + i * 15'000, 100.0 + i});
+  }
+  ASSERT_TRUE(store_->Append(later, {}).ok());
+  Engine engine;
+  auto expr = ParseExpr("{__name__=~\"x|y\", i=\"0\"} + 1");
+  // At kT0+240s only x (16), at kT0+600s only y (139 at kT0+585s; x's last
+  // sample at kT0+285s is beyond the 5m lookback).
+  auto r = engine.RangeQuery(*store_, **expr, kT0 + 240'000, kT0 + 600'000, std::chrono::seconds(360));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const auto& m = std::get<Matrix>(r->value);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(FormatSeries(m[0].metric), "{i=\"0\"}");
+  EXPECT_EQ(m[0].points, (std::vector<Point>{{kT0 + 240'000, 17}, {kT0 + 600'000, 140}}));
+  // At kT0+480s both are present: the per-step path refuses that.
+  auto overlapping = engine.RangeQuery(*store_, **expr, kT0, kT0 + 600'000, std::chrono::seconds(60));
+  ASSERT_FALSE(overlapping.ok());
+  EXPECT_EQ(overlapping.status().message(), "vector cannot contain metrics with the same labelset");
+}
+
+TEST_F(EngineTest, RangeComparisonWithScalarOnEitherSideKeepsTheVectorValue) {
+  Engine engine;
+  for (const char* query : {"x{i=\"3\"} >= 10", "10 <= x{i=\"3\"}"}) {
+    auto expr = ParseExpr(query);
+    auto r = engine.RangeQuery(*store_, **expr, kT0, kT0 + 285'000, std::chrono::seconds(75));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    const auto& m = std::get<Matrix>(r->value);
+    ASSERT_EQ(m.size(), 1u) << query;
+    EXPECT_EQ(FormatSeries(m[0].metric), "x{i=\"3\"}");
+    EXPECT_EQ(m[0].points, (std::vector<Point>{{kT0 + 150'000, 10}, {kT0 + 225'000, 15}})) << query;
+  }
+}
+
 // The evaluator's "no implementation" error is an invariant guard: every
 // function the parser accepts is implemented, as an instant or a range function.
 TEST(EngineFunctionsTest, EveryParserFunctionHasAnImplementation) {
