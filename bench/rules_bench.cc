@@ -190,7 +190,7 @@ int RunLatency(int runs) {
       std::vector<Sample> batch = {Sample{labels, last_ts, value}};
       if (!store->Append(batch, {}).ok()) std::abort();
       auto acked = Steady::now();  // The ingest path acknowledges here.
-      (*manager)->OnIngest(batch);
+      (*manager)->OnIngest(SampleViews(batch).series());
       sink.Wait(value == 0 ? rules::AlertState::kFiring : rules::AlertState::kInactive);
       if (value == 0) {
         fire_ms.push_back(std::chrono::duration<double, std::milli>(Steady::now() - acked).count());

@@ -127,8 +127,8 @@ Result<std::unique_ptr<Collector>> Collector::Start(const CollectorConfig& confi
   c->control_api_ = std::make_unique<ControlApi>(*c->actions_, control_options, *c->registry_, clock);
   web_options.control = c->control_api_.get();
   RemoteWriteOptions remote_write_options;
-  remote_write_options.on_stored = [rules = c->rules_.get()](const std::vector<Sample>& samples) {
-    rules->OnIngest(samples);
+  remote_write_options.on_stored = [rules = c->rules_.get()](std::span<const SeriesSamples> series) {
+    rules->OnIngest(series);
   };
   c->remote_write_ =
       std::make_unique<RemoteWriteReceiver>(remote_write_options, *c->store_, *c->metrics_, clock);
@@ -145,8 +145,8 @@ Result<std::unique_ptr<Collector>> Collector::Start(const CollectorConfig& confi
   ingest_options.curve_public_key = config.ingest.curve.public_key;
   ingest_options.curve_secret_key = config.ingest.curve.secret_key;
   ingest_options.allowed_agents_dir = config.ingest.curve.allowed_agents_dir;
-  ingest_options.on_stored = [rules = c->rules_.get()](const std::vector<Sample>& samples) {
-    rules->OnIngest(samples);
+  ingest_options.on_stored = [rules = c->rules_.get()](std::span<const SeriesSamples> series) {
+    rules->OnIngest(series);
   };
   ingest_options.modes_for = [actions = c->actions_.get()](const std::vector<std::string>& services) {
     return ModesForAgent(actions->Modes(), services);

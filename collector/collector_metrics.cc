@@ -145,10 +145,10 @@ prometheus::Counter& CollectorMetrics::RemoteWriteRequests(int code) {
 }
 
 Result<storage::AppendResult> AppendCounted(storage::Store& store, CollectorMetrics& metrics,
-                                            const std::vector<Sample>& samples,
+                                            std::span<const SeriesSamples> series,
                                             const std::vector<MetricDesc>& metadata) {
   auto start = std::chrono::steady_clock::now();
-  auto stored = store.Append(samples, metadata);
+  auto stored = store.Append(series, metadata);
   metrics.append_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   if (stored.ok()) metrics.CountStorageOutcome(*stored);

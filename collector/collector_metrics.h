@@ -82,7 +82,7 @@ struct CollectorMetrics {
 // write): times the write in append_seconds and counts duplicates and
 // rejections. Returns what Store::Append returns.
 Result<storage::AppendResult> AppendCounted(storage::Store& store, CollectorMetrics& metrics,
-                                            const std::vector<Sample>& samples,
+                                            std::span<const SeriesSamples> series,
                                             const std::vector<MetricDesc>& metadata);
 
 }  // namespace vitals::collector

@@ -7,10 +7,12 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <google/protobuf/arena.h>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
@@ -44,7 +46,7 @@ struct IngestOptions {
   // Called on the ingest thread with the samples of every durable write,
   // after the batches are acknowledged (the rule manager's on-ingest
   // trigger). Must be quick.
-  std::function<void(const std::vector<Sample>&)> on_stored;
+  std::function<void(std::span<const SeriesSamples>)> on_stored;
   // The current modes of `services` (wire::Modes with services filled in),
   // pushed to each agent after its Hello and after NotifyModesChanged().
   // Called on the ingest thread; unset: no modes are pushed.
@@ -84,7 +86,9 @@ class IngestServer {
   struct Session {
     std::string agent_id;
     uint64_t spool_id = 0;
-    Labels labels;  // agent, instance and the agent's own labels.
+    // agent, instance and the agent's own labels; shared with the pending
+    // batches decoded against them, which a new Hello must not pull away.
+    std::shared_ptr<const Labels> labels;
     int64_t last_seen_ms = 0;
     std::chrono::milliseconds interval{0};
     std::vector<std::string> services;  // Whose modes the agent enforces.
@@ -95,8 +99,10 @@ class IngestServer {
   void Run();
   void HandleMessage(const std::string& routing_id, std::vector<zmq::message_t>& frames);
   void HandleHello(const std::string& routing_id, const wire::Hello& hello);
-  // Validates a batch and queues it for the next group commit.
-  void HandleBatch(const std::string& routing_id, const wire::Batch& batch);
+  // Validates the envelope's batch and queues it for the next group commit
+  // (keeping the envelope: the decoded batch points into it).
+  void HandleBatch(const std::string& routing_id, std::unique_ptr<google::protobuf::Arena> arena,
+                   const wire::Envelope& envelope);
   // Stores every queued batch with one Append, then acknowledges each (or
   // answers STORAGE_FAILED to each).
   void CommitPending();
@@ -139,6 +145,9 @@ class IngestServer {
     std::string agent_id;
     uint64_t spool_id;
     uint64_t seq;
+    // What `decoded` points into: the arena owns the parsed envelope.
+    std::unique_ptr<google::protobuf::Arena> arena;
+    std::shared_ptr<const Labels> agent_labels;
     wirecodec::DecodedBatch decoded;
   };
   std::vector<PendingBatch> pending_;

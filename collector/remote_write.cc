@@ -168,7 +168,8 @@ RemoteWriteResponse RemoteWriteReceiver::Handle(const RemoteWriteRequest& reques
   if (decoded.status != 204) return Answer(decoded.status, std::move(decoded.message));
   if (samples.empty() && metadata.empty()) return Answer(204, "");
 
-  auto stored = AppendCounted(store_, metrics_, samples, metadata);
+  SampleViews views(samples);
+  auto stored = AppendCounted(store_, metrics_, views.series(), metadata);
   if (!stored.ok()) return Answer(500, "storage: " + stored.status().ToString());
   metrics_.remote_write_samples.Increment(static_cast<double>(stored->appended));
   if (stored->rejected_total() > 0) {
@@ -179,7 +180,7 @@ RemoteWriteResponse RemoteWriteReceiver::Handle(const RemoteWriteRequest& reques
                << (suppressed ? " (" + std::to_string(suppressed) + " similar suppressed)" : "");
     }
   }
-  if (options_.on_stored) options_.on_stored(samples);
+  if (options_.on_stored) options_.on_stored(views.series());
   return Answer(204, "");
 }
 

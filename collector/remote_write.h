@@ -23,7 +23,7 @@ struct RemoteWriteOptions {
   uint64_t max_decompressed_bytes = 32ull << 20;
   // Called with the samples of every stored request (the rule manager's
   // on-ingest trigger). Must be quick.
-  std::function<void(const std::vector<Sample>&)> on_stored;
+  std::function<void(std::span<const SeriesSamples>)> on_stored;
 };
 
 // What the receiver answers: an HTTP status and, unless it is 204, a

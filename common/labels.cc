@@ -108,6 +108,13 @@ Status ValidateSeriesLabels(const Labels& labels) {
   return Status::Ok();
 }
 
+Labels ToLabels(std::span<const LabelRef> labels) {
+  Labels out;
+  out.reserve(labels.size());
+  for (const LabelRef& l : labels) out.push_back(Label{std::string(l.name), std::string(l.value)});
+  return out;
+}
+
 Status CanonicalizeAndValidate(Labels* labels) {
   Canonicalize(labels);
   return ValidateSeriesLabels(*labels);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,16 @@ struct Label {
 // A label set. Canonical form: sorted by name, names unique, no empty values
 // (Prometheus treats an empty value as an absent label).
 using Labels = std::vector<Label>;
+
+// A label by reference, for hot paths that must not copy strings: the views
+// point into strings someone else owns (a decoded wire batch, a Labels).
+struct LabelRef {
+  std::string_view name;
+  std::string_view value;
+};
+
+// The owning copy of a label set held by reference.
+Labels ToLabels(std::span<const LabelRef> labels);
 
 // Sorts by name and drops labels with empty values. Does not deduplicate.
 void Canonicalize(Labels* labels);

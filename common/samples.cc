@@ -34,4 +34,18 @@ void SampleSet::Append(SampleSet&& other) {
   other.samples_.clear();
 }
 
+SampleViews::SampleViews(const std::vector<Sample>& samples) {
+  size_t total = 0;
+  for (const Sample& s : samples) total += s.labels.size();
+  labels_.reserve(total);  // Never reallocates below: the spans stay valid.
+  series_.reserve(samples.size());
+  for (const Sample& s : samples) {
+    const size_t first = labels_.size();
+    for (const Label& l : s.labels) labels_.push_back(LabelRef{l.name, l.value});
+    series_.push_back(SeriesSamples{std::span<const LabelRef>(labels_).subspan(first, s.labels.size()),
+                                    std::span<const int64_t>(&s.timestamp_ms, 1),
+                                    std::span<const double>(&s.value, 1)});
+  }
+}
+
 }  // namespace vitals

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,32 @@ struct Sample {
   Labels labels;  // Canonical, including __name__.
   int64_t timestamp_ms = 0;
   double value = 0;
+};
+
+// The samples of one series by reference, as the ingest paths hand them to
+// storage without copying a label set per sample: the label strings and the
+// two arrays belong to the caller (a decoded wire batch, a vector of Sample)
+// and must outlive every use of this view.
+struct SeriesSamples {
+  std::span<const LabelRef> labels;  // Canonical, including __name__.
+  std::span<const int64_t> timestamps_ms;
+  std::span<const double> values;    // As many as timestamps_ms.
+};
+
+// One SeriesSamples per element of `samples`, for callers that hold Samples.
+// Views into `samples`, which must outlive this and stay unchanged. Not
+// copyable: the views point into its own buffers.
+class SampleViews {
+ public:
+  explicit SampleViews(const std::vector<Sample>& samples);
+  SampleViews(const SampleViews&) = delete;
+  SampleViews& operator=(const SampleViews&) = delete;
+
+  std::span<const SeriesSamples> series() const { return series_; }
+
+ private:
+  std::vector<LabelRef> labels_;
+  std::vector<SeriesSamples> series_;
 };
 
 // The samples of one collection round plus the metadata of each metric name.

@@ -85,36 +85,95 @@ void EncodeSamples(const SampleSet& set, wire::Batch* batch) {
 
 Result<DecodedBatch> DecodeBatch(const wire::Batch& batch, const Labels& agent_labels) {
   DecodedBatch out;
-  const int num_strings = batch.strings_size();
+  const auto num_strings = static_cast<uint32_t>(batch.strings_size());
+  // Strings are interned, so each is validated once per batch, the first
+  // time it is used as a label name, a metric name or a value.
+  enum : uint8_t {
+    kNameChecked = 1, kNameValid = 2, kMetricChecked = 4, kMetricValid = 8,
+    kValueChecked = 16, kValueValid = 32,
+  };
+  std::vector<uint8_t> verdicts(num_strings, 0);
+  auto valid = [&](uint32_t ref, uint8_t checked, uint8_t ok, bool (*check)(std::string_view)) {
+    uint8_t& v = verdicts[ref];
+    if (!(v & checked)) v |= checked | (check(batch.strings(static_cast<int>(ref))) ? ok : 0);
+    return (v & ok) != 0;
+  };
+
+  size_t total_labels = 0;
+  for (const wire::Series& series : batch.series()) {
+    total_labels += static_cast<size_t>(series.label_refs_size()) / 2 + agent_labels.size();
+  }
+  out.labels.reserve(total_labels);  // Never reallocates below: the spans stay valid.
+  out.series.reserve(static_cast<size_t>(batch.series_size()));
+  std::vector<std::pair<uint32_t, uint32_t>> own;  // (name ref, value ref)
   for (int i = 0; i < batch.series_size(); ++i) {
     const wire::Series& series = batch.series(i);
-    const std::string where = "series " + std::to_string(i);
-    if (series.label_refs_size() % 2 != 0) {
-      return Status::InvalidArgument(where + ": odd number of label references");
-    }
+    auto fail = [i](const std::string& what) {
+      return Status::InvalidArgument("series " + std::to_string(i) + ": " + what);
+    };
+    if (series.label_refs_size() % 2 != 0) return fail("odd number of label references");
     if (series.timestamps_ms_size() != series.values_size()) {
-      return Status::InvalidArgument(where + ": " + std::to_string(series.timestamps_ms_size()) +
-                                     " timestamps but " + std::to_string(series.values_size()) +
-                                     " values");
+      return fail(std::to_string(series.timestamps_ms_size()) + " timestamps but " +
+                  std::to_string(series.values_size()) + " values");
     }
-    Labels labels;
-    labels.reserve(series.label_refs_size() / 2 + agent_labels.size());
+    own.clear();
+    int metric_name = -1;
     for (int k = 0; k < series.label_refs_size(); k += 2) {
-      uint32_t name_ref = series.label_refs(k);
-      uint32_t value_ref = series.label_refs(k + 1);
-      if (name_ref >= static_cast<uint32_t>(num_strings) ||
-          value_ref >= static_cast<uint32_t>(num_strings)) {
-        return Status::InvalidArgument(where + ": label reference out of range");
+      const uint32_t name_ref = series.label_refs(k);
+      const uint32_t value_ref = series.label_refs(k + 1);
+      if (name_ref >= num_strings || value_ref >= num_strings) {
+        return fail("label reference out of range");
       }
-      labels.push_back(Label{batch.strings(name_ref), batch.strings(value_ref)});
+      if (metric_name < 0 && batch.strings(static_cast<int>(name_ref)) == kMetricNameLabel) {
+        metric_name = static_cast<int>(own.size());
+      }
+      own.emplace_back(name_ref, value_ref);
     }
-    Status valid = ValidateSeriesLabels(labels);
-    if (!valid.ok()) return valid.WithContext(where);
-    for (const Label& l : agent_labels) SetLabel(&labels, l.name, l.value);
-    Canonicalize(&labels);
-    for (int k = 0; k < series.timestamps_ms_size(); ++k) {
-      out.samples.push_back(Sample{labels, series.timestamps_ms(k), series.values(k)});
+    // The checks, order and messages of ValidateSeriesLabels.
+    auto str = [&](uint32_t ref) -> const std::string& { return batch.strings(static_cast<int>(ref)); };
+    if (metric_name < 0 || str(own[static_cast<size_t>(metric_name)].second).empty()) {
+      return fail("series has no metric name");
     }
+    if (uint32_t ref = own[static_cast<size_t>(metric_name)].second;
+        !valid(ref, kMetricChecked, kMetricValid, IsValidMetricName)) {
+      return fail("invalid metric name \"" + str(ref) + "\"");
+    }
+    for (size_t k = 0; k < own.size(); ++k) {
+      const std::string& name = str(own[k].first);
+      if (static_cast<int>(k) != metric_name &&
+          !valid(own[k].first, kNameChecked, kNameValid, IsValidLabelName)) {
+        return fail("invalid label name \"" + name + "\"");
+      }
+      if (k > 0 && str(own[k - 1].first) >= name) {
+        return fail(str(own[k - 1].first) == name ? "duplicate label name \"" + name + "\""
+                                                   : "labels not sorted by name");
+      }
+      if (!valid(own[k].second, kValueChecked, kValueValid, IsValidUtf8)) {
+        return fail("label \"" + name + "\" has a value that is not UTF-8");
+      }
+    }
+    // Merge with the agent's labels (sorted), which win over labels of the
+    // same name; empty values mean "absent".
+    const size_t first = out.labels.size();
+    auto add = [&](std::string_view name, std::string_view value) {
+      if (!value.empty()) out.labels.push_back(LabelRef{name, value});
+    };
+    size_t a = 0;
+    for (const auto& [name_ref, value_ref] : own) {
+      const std::string& name = str(name_ref);
+      for (; a < agent_labels.size() && agent_labels[a].name < name; ++a) {
+        add(agent_labels[a].name, agent_labels[a].value);
+      }
+      if (a < agent_labels.size() && agent_labels[a].name == name) continue;
+      add(name, str(value_ref));
+    }
+    for (; a < agent_labels.size(); ++a) add(agent_labels[a].name, agent_labels[a].value);
+    const auto n = static_cast<size_t>(series.timestamps_ms_size());
+    out.series.push_back(SeriesSamples{
+        std::span<const LabelRef>(out.labels).subspan(first, out.labels.size() - first),
+        std::span<const int64_t>(series.timestamps_ms().data(), n),
+        std::span<const double>(series.values().data(), n)});
+    out.num_samples += n;
   }
   for (const wire::MetricMetadata& m : batch.metadata()) {
     if (!IsValidMetricName(m.name())) {

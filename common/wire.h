@@ -19,18 +19,29 @@ wire::Envelope NewEnvelope();
 // strings once per batch and grouping samples of the same series.
 void EncodeSamples(const SampleSet& set, wire::Batch* batch);
 
-// What a decoded batch holds.
+// A decoded batch. Its label strings and sample arrays are views into the
+// wire::Batch and the agent labels it was decoded from, which must outlive it
+// and stay unchanged. Movable, not copyable (the series point into `labels`).
 struct DecodedBatch {
-  std::vector<Sample> samples;
+  DecodedBatch() = default;
+  DecodedBatch(DecodedBatch&&) = default;
+  DecodedBatch& operator=(DecodedBatch&&) = default;
+  DecodedBatch(const DecodedBatch&) = delete;
+  DecodedBatch& operator=(const DecodedBatch&) = delete;
+
+  std::vector<LabelRef> labels;        // Every series' label set, back to back.
+  std::vector<SeriesSamples> series;   // In batch order; labels canonical.
   std::vector<MetricDesc> metadata;
+  size_t num_samples = 0;
 };
 
 // Decodes and validates `batch`. `agent_labels` (agent, instance and the
-// agent's configured labels) are set on every series, replacing labels of the
-// same name. InvalidArgument, naming the first problem, if a label reference is
-// out of range, label pairs are odd, timestamps and values differ in length,
-// or a label set is not valid Prometheus labels. Nothing is returned on error:
-// a batch is accepted or rejected whole.
+// agent's configured labels; canonical) are set on every series, replacing
+// labels of the same name. InvalidArgument, naming the first problem, if a
+// label reference is out of range, label pairs are odd, timestamps and values
+// differ in length, or a label set is not valid Prometheus labels (the checks
+// of ValidateSeriesLabels; the agent sends each series' labels sorted). Nothing
+// is returned on error: a batch is accepted or rejected whole.
 Result<DecodedBatch> DecodeBatch(const wire::Batch& batch, const Labels& agent_labels);
 
 // Converts between MetricType and its wire form.

@@ -433,12 +433,19 @@ void RuleManager::RunGroup(Group* g) {
   }
 }
 
-void RuleManager::OnIngest(const std::vector<Sample>& samples) {
+void RuleManager::OnIngest(std::span<const SeriesSamples> series) {
   std::lock_guard triggers(triggers_mu_);
   if (on_ingest_groups_.empty()) return;
-  // Distinct metric names of the batch; the views point into `samples`.
+  // Distinct metric names of the batch; the views point into `series`.
   std::unordered_set<std::string_view> names;
-  for (const Sample& s : samples) names.insert(GetLabel(s.labels, kMetricNameLabel));
+  for (const SeriesSamples& s : series) {
+    for (const LabelRef& l : s.labels) {
+      if (l.name == kMetricNameLabel) {
+        names.insert(l.value);
+        break;
+      }
+    }
+  }
   for (Group* g : on_ingest_groups_) {
     bool reads = g->reads_any;
     for (auto it = names.begin(); !reads && it != names.end(); ++it) {

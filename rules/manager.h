@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -105,9 +106,9 @@ class RuleManager {
   // Evaluates every group once at `ts_ms`, in file and group order.
   void EvaluateAll(int64_t ts_ms);
 
-  // Tells on_ingest groups that `samples` were stored; a group reading any of
+  // Tells on_ingest groups that `series` were stored; a group reading any of
   // their metric names evaluates at once (on its thread).
-  void OnIngest(const std::vector<Sample>& samples);
+  void OnIngest(std::span<const SeriesSamples> series);
 
   // The loaded rules and their state, for /api/v1/rules and /api/v1/alerts.
   std::vector<GroupStatus> Groups() const;

@@ -4,8 +4,8 @@
 
 namespace vitals::storage {
 
-void AppendSeriesKey(const Labels& labels, std::string* key) {
-  for (const Label& l : labels) {
+void AppendSeriesKey(std::span<const LabelRef> labels, std::string* key) {
+  for (const LabelRef& l : labels) {
     key->append(l.name);
     key->push_back('\xff');
     key->append(l.value);

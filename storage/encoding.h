@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -96,7 +97,7 @@ inline bool GetFixed64(std::string_view in, size_t* pos, uint64_t* v) {
 
 // Series key: "name 0xFF value 0xFF" for every label, sorted by name. 0xFF
 // never occurs in UTF-8, so it separates names and values unambiguously.
-void AppendSeriesKey(const Labels& labels, std::string* key);
+void AppendSeriesKey(std::span<const LabelRef> labels, std::string* key);
 // InvalidArgument-free decode: a malformed key yields false.
 bool LabelsFromSeriesKey(std::string_view key, Labels* labels);
 // Orders two series keys as their label sets order (name, then value, label

@@ -417,19 +417,19 @@ RocksDbStore::PartitionList RocksDbStore::PartitionsFor(int64_t min_time, int64_
   return out;
 }
 
-std::string RocksDbStore::ValidateLimits(const Labels& labels) const {
+std::string RocksDbStore::ValidateLimits(std::span<const LabelRef> labels) const {
   const Limits& limits = options_.limits;
   if (limits.max_label_count > 0 && labels.size() > limits.max_label_count) {
     return "has " + std::to_string(labels.size()) + " labels, more than the limit of " +
            std::to_string(limits.max_label_count);
   }
-  for (const Label& l : labels) {
+  for (const LabelRef& l : labels) {
     if (limits.max_label_name_length > 0 && l.name.size() > limits.max_label_name_length) {
-      return "label name \"" + l.name.substr(0, 64) + "...\" is longer than " +
+      return "label name \"" + std::string(l.name.substr(0, 64)) + "...\" is longer than " +
              std::to_string(limits.max_label_name_length) + " bytes";
     }
     if (limits.max_label_value_length > 0 && l.value.size() > limits.max_label_value_length) {
-      return "value of label \"" + l.name + "\" is longer than " +
+      return "value of label \"" + std::string(l.name) + "\" is longer than " +
              std::to_string(limits.max_label_value_length) + " bytes";
     }
   }
@@ -559,17 +559,19 @@ void RocksDbStore::ApplyToHead(MemSeries& series, int64_t t, double v, uint64_t 
   open.Append(t, v);
 }
 
-Result<AppendResult> RocksDbStore::Append(const std::vector<Sample>& samples,
+Result<AppendResult> RocksDbStore::Append(std::span<const SeriesSamples> input,
                                           const std::vector<MetricDesc>& metadata) {
   std::lock_guard write_lock(write_mu_);
   AppendResult result;
   const uint64_t seq = last_seq_ + 1;
   rocksdb::WriteBatch batch;
+  size_t num_samples = 0;
+  for (const SeriesSamples& s : input) num_samples += s.timestamps_ms.size();
   std::vector<Accepted> accepted;
-  accepted.reserve(samples.size());
+  accepted.reserve(num_samples);
   // Series created by this batch become visible only once it is durable.
   std::vector<std::unique_ptr<MemSeries>> created;
-  std::vector<const Labels*> created_labels;
+  std::vector<Labels> created_labels;
   std::unordered_map<std::string_view, MemSeries*> created_by_key;
   std::map<std::string, uint64_t, std::less<>> pending_counts;
   // Writer state to restore if the write fails: (series, last t, last v).
@@ -580,37 +582,40 @@ Result<AppendResult> RocksDbStore::Append(const std::vector<Sample>& samples,
   };
   std::vector<Undo> touched;
   std::string record;
-  record.reserve(samples.size() * 12);
+  record.reserve(num_samples * 12);
   int64_t prev_t = 0;
 
-  auto reject = [&](RejectReason reason, const Sample& s, std::string_view why) {
-    ++result.rejected[static_cast<size_t>(reason)];
+  auto reject = [&](RejectReason reason, std::span<const LabelRef> labels, int64_t t,
+                    std::string_view why, uint64_t count) {
+    result.rejected[static_cast<size_t>(reason)] += count;
     if (result.first_rejection.empty()) {
       result.first_rejection = std::string(RejectReasonName(reason)) + ": " +
-                               FormatSeries(s.labels) + " @ " + std::to_string(s.timestamp_ms) +
+                               FormatSeries(ToLabels(labels)) + " @ " + std::to_string(t) +
                                (why.empty() ? "" : " ") + std::string(why);
     }
   };
 
   // Keys and hashes first, so that the index's cache misses overlap: slots
-  // are prefetched here, and each series a few samples ahead below.
+  // are prefetched here, and each series a few series ahead below.
   std::string keys;
-  std::vector<std::pair<size_t, uint64_t>> key_ends(samples.size());  // (end offset, hash)
-  for (size_t i = 0; i < samples.size(); ++i) {
+  std::vector<std::pair<size_t, uint64_t>> key_ends(input.size());  // (end offset, hash)
+  for (size_t i = 0; i < input.size(); ++i) {
     size_t start = keys.size();
-    AppendSeriesKey(samples[i].labels, &keys);
+    AppendSeriesKey(input[i].labels, &keys);
     uint64_t hash = SeriesIndex::HashKey(std::string_view(keys).substr(start));
     key_ends[i] = {keys.size(), hash};
     index_.PrefetchSlot(hash);
   }
   constexpr size_t kPrefetchDistance = 8;
-  for (size_t i = 0; i < samples.size(); ++i) {
-    const Sample& sample = samples[i];
-    if (i + kPrefetchDistance < samples.size()) {
+  for (size_t i = 0; i < input.size(); ++i) {
+    const SeriesSamples& in = input[i];
+    if (i + kPrefetchDistance < input.size()) {
       index_.PrefetchSeries(key_ends[i + kPrefetchDistance].second);
     }
-    if (std::string why = ValidateLimits(sample.labels); !why.empty()) {
-      reject(RejectReason::kLabelLimit, sample, why);
+    const size_t n = std::min(in.timestamps_ms.size(), in.values.size());
+    if (n == 0) continue;
+    if (std::string why = ValidateLimits(in.labels); !why.empty()) {
+      reject(RejectReason::kLabelLimit, in.labels, in.timestamps_ms[0], why, n);
       continue;
     }
     size_t start = i == 0 ? 0 : key_ends[i - 1].first;
@@ -620,47 +625,52 @@ Result<AppendResult> RocksDbStore::Append(const std::vector<Sample>& samples,
       if (auto it = created_by_key.find(key); it != created_by_key.end()) series = it->second;
     }
     if (series == nullptr) {
-      if (std::string why = CheckSeriesLimits(sample.labels, &pending_counts); !why.empty()) {
-        reject(RejectReason::kSeriesLimit, sample, why);
+      Labels labels = ToLabels(in.labels);
+      if (std::string why = CheckSeriesLimits(labels, &pending_counts); !why.empty()) {
+        reject(RejectReason::kSeriesLimit, in.labels, in.timestamps_ms[0], why, n);
         continue;
       }
       uint64_t id = index_.next_id() + created.size();
       created.push_back(std::make_unique<MemSeries>(id, std::string(key)));
-      created_labels.push_back(&sample.labels);
+      created_labels.push_back(std::move(labels));
       series = created.back().get();
       created_by_key.emplace(series->key, series);
       batch.Put(series_cf_, key, BigEndianKey(id));
       ++result.new_series;
     }
-    const int64_t t = sample.timestamp_ms;
-    switch (Judge(*series, t, sample.value, /*replay=*/false, &accepted)) {
-      case Verdict::kDuplicate:
-        ++result.duplicates;
-        continue;
-      case Verdict::kConflict:
-        reject(RejectReason::kConflict, sample, "differs from the stored value");
-        continue;
-      case Verdict::kTooOld:
-        reject(RejectReason::kOutOfOrder, sample, "is older than the series' newest sample");
-        continue;
-      case Verdict::kAppend:
-        if (series->writer_batch_seq != seq) {
-          touched.push_back({series, series->writer_last_t, series->writer_last_v_bits});
-          series->writer_batch_seq = seq;
-        }
-        series->writer_last_t = t;
-        series->writer_last_v_bits = Bits(sample.value);
-        accepted.push_back({series, t, sample.value, true});
-        break;
-      case Verdict::kOutOfOrderAccepted:
-        accepted.push_back({series, t, sample.value, false});
-        break;
+    for (size_t k = 0; k < n; ++k) {
+      const int64_t t = in.timestamps_ms[k];
+      const double v = in.values[k];
+      switch (Judge(*series, t, v, /*replay=*/false, &accepted)) {
+        case Verdict::kDuplicate:
+          ++result.duplicates;
+          continue;
+        case Verdict::kConflict:
+          reject(RejectReason::kConflict, in.labels, t, "differs from the stored value", 1);
+          continue;
+        case Verdict::kTooOld:
+          reject(RejectReason::kOutOfOrder, in.labels, t,
+                 "is older than the series' newest sample", 1);
+          continue;
+        case Verdict::kAppend:
+          if (series->writer_batch_seq != seq) {
+            touched.push_back({series, series->writer_last_t, series->writer_last_v_bits});
+            series->writer_batch_seq = seq;
+          }
+          series->writer_last_t = t;
+          series->writer_last_v_bits = Bits(v);
+          accepted.push_back({series, t, v, true});
+          break;
+        case Verdict::kOutOfOrderAccepted:
+          accepted.push_back({series, t, v, false});
+          break;
+      }
+      PutVarint64(&record, series->id);
+      PutVarint64(&record, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(t) -
+                                                       static_cast<uint64_t>(prev_t))));
+      PutFixed64(&record, Bits(v));
+      prev_t = t;
     }
-    PutVarint64(&record, series->id);
-    PutVarint64(&record, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(t) -
-                                                     static_cast<uint64_t>(prev_t))));
-    PutFixed64(&record, Bits(sample.value));
-    prev_t = t;
   }
 
   std::vector<const MetricDesc*> changed_metadata;
@@ -696,7 +706,7 @@ Result<AppendResult> RocksDbStore::Append(const std::vector<Sample>& samples,
   if (!record.empty()) last_seq_ = seq;
 
   std::unique_lock visibility(visibility_mu_);
-  for (size_t i = 0; i < created.size(); ++i) index_.Add(std::move(created[i]), *created_labels[i]);
+  for (size_t i = 0; i < created.size(); ++i) index_.Add(std::move(created[i]), created_labels[i]);
   int64_t max_t = max_time_.load();
   int64_t min_t = min_head_time_.load();
   for (const Accepted& a : accepted) {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <map>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,7 +41,8 @@ class RocksDbStore final : public Store {
   static Result<std::unique_ptr<Store>> Open(const Options& options);
   ~RocksDbStore() override;
 
-  Result<AppendResult> Append(const std::vector<Sample>& samples,
+  using Store::Append;
+  Result<AppendResult> Append(std::span<const SeriesSamples> series,
                               const std::vector<MetricDesc>& metadata) override;
   Result<std::unique_ptr<SeriesSet>> Select(const std::vector<Matcher>& matchers,
                                             int64_t min_time_ms,
@@ -48,9 +50,13 @@ class RocksDbStore final : public Store {
   Result<std::vector<Sample>> SelectLatest(const std::vector<Matcher>& matchers,
                                            int64_t min_time_ms,
                                            int64_t max_time_ms) const override;
-  Result<std::vector<std::string>> LabelNames(const std::vector<Matcher>& matchers) const override;
+  Result<std::vector<std::string>> LabelNames(const std::vector<Matcher>& matchers,
+                                              int64_t min_time_ms,
+                                              int64_t max_time_ms) const override;
   Result<std::vector<std::string>> LabelValues(const std::string& name,
-                                               const std::vector<Matcher>& matchers) const override;
+                                               const std::vector<Matcher>& matchers,
+                                               int64_t min_time_ms,
+                                               int64_t max_time_ms) const override;
   std::optional<MetricDesc> GetMetadata(const std::string& metric_name) const override;
   std::map<std::string, MetricDesc> AllMetadata() const override;
   Stats GetStats() const override;
@@ -97,6 +103,13 @@ class RocksDbStore final : public Store {
   RocksDbStore(const Options& options, std::unique_ptr<rocksdb::DB> db);
   Status Init(std::vector<rocksdb::ColumnFamilyHandle*> handles,
               const std::vector<std::string>& names);
+  // Whether [min_time, max_time] holds every sample in the store.
+  bool CoversAllData(int64_t min_time, int64_t max_time) const;
+  // Calls fn(labels) for every series matching `matchers` (all if empty)
+  // with a sample in [min_time, max_time].
+  Status ForEachSeriesInRange(const std::vector<Matcher>& matchers, int64_t min_time,
+                              int64_t max_time,
+                              const std::function<void(const Labels&)>& fn) const;
   Status CheckLayout();
   Status LoadIndex();
   Status CheckNewestPartitionExists();
@@ -104,7 +117,7 @@ class RocksDbStore final : public Store {
 
   int64_t PartitionOf(int64_t t) const;
   Result<std::shared_ptr<const Partition>> GetOrCreatePartition(int64_t index);
-  std::string ValidateLimits(const Labels& labels) const;
+  std::string ValidateLimits(std::span<const LabelRef> labels) const;
   std::string CheckSeriesLimits(const Labels& labels,
                                 std::map<std::string, uint64_t, std::less<>>* pending) const;
   // REQUIRES: write_mu_ held.

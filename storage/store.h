@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -170,9 +171,16 @@ class Store {
   // that is durable. Samples that break a rule (see AppendResult) are
   // skipped and counted, not fatal; a resent batch is reported as duplicates.
   // An error (IOError) means nothing of the batch was stored.
-  // REQUIRES: every sample's labels are canonical and valid.
-  virtual Result<AppendResult> Append(const std::vector<Sample>& samples,
+  // Samples are taken in order; a series may appear more than once.
+  // REQUIRES: every series' labels are canonical and valid.
+  virtual Result<AppendResult> Append(std::span<const SeriesSamples> series,
                                       const std::vector<MetricDesc>& metadata) = 0;
+  // The same for samples that each carry their label set.
+  Result<AppendResult> Append(const std::vector<Sample>& samples,
+                              const std::vector<MetricDesc>& metadata) {
+    SampleViews views(samples);
+    return Append(views.series(), metadata);
+  }
 
   // Every series matching all `matchers` with at least one sample in
   // [min_time_ms, max_time_ms], in label order. InvalidArgument if no
@@ -188,13 +196,18 @@ class Store {
                                                    int64_t min_time_ms,
                                                    int64_t max_time_ms) const = 0;
 
-  // Label names of series matching `matchers` (all series if empty), sorted.
-  virtual Result<std::vector<std::string>> LabelNames(
-      const std::vector<Matcher>& matchers) const = 0;
-  // Values of label `name` among series matching `matchers` (all if empty),
-  // sorted.
-  virtual Result<std::vector<std::string>> LabelValues(
-      const std::string& name, const std::vector<Matcher>& matchers) const = 0;
+  // Label names of series matching `matchers` (all series if empty) with a
+  // sample in [min_time_ms, max_time_ms], sorted. A range that covers all
+  // data is answered from the index alone; a narrower one reads the
+  // matching series' samples, as a Select does.
+  virtual Result<std::vector<std::string>> LabelNames(const std::vector<Matcher>& matchers,
+                                                      int64_t min_time_ms,
+                                                      int64_t max_time_ms) const = 0;
+  // Values of label `name` among the same series, sorted.
+  virtual Result<std::vector<std::string>> LabelValues(const std::string& name,
+                                                       const std::vector<Matcher>& matchers,
+                                                       int64_t min_time_ms,
+                                                       int64_t max_time_ms) const = 0;
 
   // The metadata last written for `metric_name`, if any.
   virtual std::optional<MetricDesc> GetMetadata(const std::string& metric_name) const = 0;

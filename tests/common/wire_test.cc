@@ -24,6 +24,17 @@ std::string Dump(const std::vector<Sample>& samples) {
   return out;
 }
 
+// The decoded series as samples, each with its own copy of the labels.
+std::vector<Sample> Samples(const DecodedBatch& decoded) {
+  std::vector<Sample> out;
+  for (const SeriesSamples& s : decoded.series) {
+    for (size_t k = 0; k < s.timestamps_ms.size(); ++k) {
+      out.push_back(Sample{ToLabels(s.labels), s.timestamps_ms[k], s.values[k]});
+    }
+  }
+  return out;
+}
+
 // One line per metadata entry: name, type and help.
 std::string Dump(const std::vector<MetricDesc>& metadata) {
   std::string out;
@@ -137,7 +148,7 @@ TEST(DecodeBatchTest, RoundTripsSamples) {
 
   auto decoded = DecodeBatch(batch, {});
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
-  EXPECT_EQ(Dump(decoded->samples),
+  EXPECT_EQ(Dump(Samples(*decoded)),
             "node_cpu_seconds_total{cpu=\"0\",mode=\"idle\"} 1000 12.500000\n"
             "node_cpu_seconds_total{cpu=\"0\",mode=\"idle\"} 2000 13.500000\n"
             "node_load1 -5 -0.250000\n");
@@ -165,8 +176,8 @@ TEST(DecodeBatchTest, KeepsStaleMarkerBitPattern) {
 
   auto decoded = DecodeBatch(batch, {});
   ASSERT_TRUE(decoded.ok());
-  ASSERT_EQ(decoded->samples.size(), 1u);
-  EXPECT_TRUE(IsStaleMarker(decoded->samples[0].value));
+  ASSERT_EQ(Samples(*decoded).size(), 1u);
+  EXPECT_TRUE(IsStaleMarker(Samples(*decoded)[0].value));
 }
 
 TEST(DecodeBatchTest, AddsAgentLabelsInSortOrder) {
@@ -178,10 +189,11 @@ TEST(DecodeBatchTest, AddsAgentLabelsInSortOrder) {
   Labels agent_labels = {{"agent", "web-01"}, {"env", "prod"}, {"instance", "web-01"}};
   auto decoded = DecodeBatch(batch, agent_labels);
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
-  ASSERT_EQ(decoded->samples.size(), 1u);
-  EXPECT_EQ(FormatSeries(decoded->samples[0].labels),
+  std::vector<Sample> samples = Samples(*decoded);
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_EQ(FormatSeries(samples[0].labels),
             "node_cpu_seconds_total{agent=\"web-01\",cpu=\"0\",env=\"prod\",instance=\"web-01\"}");
-  EXPECT_TRUE(ValidateSeriesLabels(decoded->samples[0].labels).ok());
+  EXPECT_TRUE(ValidateSeriesLabels(samples[0].labels).ok());
 }
 
 TEST(DecodeBatchTest, AgentLabelsOverrideSameNameLabels) {
@@ -192,15 +204,51 @@ TEST(DecodeBatchTest, AgentLabelsOverrideSameNameLabels) {
 
   auto decoded = DecodeBatch(batch, {{"agent", "web-01"}, {"instance", "web-01"}});
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
-  ASSERT_EQ(decoded->samples.size(), 1u);
-  EXPECT_EQ(FormatSeries(decoded->samples[0].labels),
-            "node_load1{agent=\"web-01\",instance=\"web-01\"}");
+  std::vector<Sample> samples = Samples(*decoded);
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_EQ(FormatSeries(samples[0].labels), "node_load1{agent=\"web-01\",instance=\"web-01\"}");
+}
+
+TEST(DecodeBatchTest, MergesAgentLabelsAroundSeriesLabelsAndDropsEmptyValues) {
+  // Series labels sort before, between and after the agent's.
+  wire::Batch batch = BatchWithSeries({"__name__", "up", "b", "1", "empty", "", "z", "2"},
+                                      {0, 1, 2, 3, 4, 5, 6, 7}, {1000, 2000}, {1.0, 0.0});
+  auto decoded = DecodeBatch(batch, {{"agent", "web-01"}, {"c", "3"}, {"instance", "web-01"}});
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  ASSERT_EQ(decoded->series.size(), 1u);
+  EXPECT_EQ(decoded->num_samples, 2u);
+  EXPECT_EQ(Dump(Samples(*decoded)),
+            "up{agent=\"web-01\",b=\"1\",c=\"3\",instance=\"web-01\",z=\"2\"} 1000 1.000000\n"
+            "up{agent=\"web-01\",b=\"1\",c=\"3\",instance=\"web-01\",z=\"2\"} 2000 0.000000\n");
+}
+
+TEST(DecodeBatchTest, StringUsedAsValueAndAsBadNameIsJudgedPerUse) {
+  // "1x" is a fine value but not a label name; interned once, checked for both.
+  wire::Batch batch = BatchWithSeries({"__name__", "up", "a", "1x"}, {0, 1, 2, 3}, {1000}, {1.0});
+  wire::Series* second = batch.add_series();
+  for (uint32_t r : {0u, 1u, 3u, 3u}) second->add_label_refs(r);
+  second->add_timestamps_ms(1000);
+  second->add_values(1.0);
+  auto decoded = DecodeBatch(batch, {});
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().ToString(), "InvalidArgument: series 1: invalid label name \"1x\"");
+}
+
+TEST(DecodeBatchTest, DecodedSeriesStayValidWhenTheResultIsMoved) {
+  SampleSet set;
+  set.Add(kCpu, {{"cpu", "0"}}, 1.0, 1000);
+  wire::Batch batch;
+  EncodeSamples(set, &batch);
+  auto decoded = DecodeBatch(batch, {{"agent", "a"}});
+  ASSERT_TRUE(decoded.ok());
+  DecodedBatch moved = std::move(decoded).value();
+  EXPECT_EQ(Dump(Samples(moved)), "node_cpu_seconds_total{agent=\"a\",cpu=\"0\"} 1000 1.000000\n");
 }
 
 TEST(DecodeBatchTest, AcceptsEmptyBatch) {
   auto decoded = DecodeBatch(wire::Batch(), {});
   ASSERT_TRUE(decoded.ok());
-  EXPECT_TRUE(decoded->samples.empty());
+  EXPECT_TRUE(decoded->series.empty());
   EXPECT_TRUE(decoded->metadata.empty());
 }
 

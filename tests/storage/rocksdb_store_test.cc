@@ -633,19 +633,83 @@ TEST_F(StoreTest, LimitsRejectTooManyOrTooLongLabels) {
   EXPECT_EQ(result.appended, 1u);
 }
 
+TEST_F(StoreTest, SeriesViewsAppendSeveralSamplesPerSeriesInOrder) {
+  const std::string name = "node_load1";
+  const std::vector<LabelRef> a = {{kMetricNameLabel, name}, {"host", "a"}};
+  const std::vector<LabelRef> b = {{kMetricNameLabel, name}, {"host", "b"}};
+  const std::vector<int64_t> times = {1000, 2000, 3000};
+  const std::vector<double> values = {1, 2, 3};
+  const std::vector<int64_t> later_times = {4000};
+  const std::vector<double> later_values = {4};
+  // Series a twice in one call, b with one sample.
+  const std::vector<SeriesSamples> series = {{a, times, values},
+                                             {b, std::span(times).first(1), std::span(values).first(1)},
+                                             {a, later_times, later_values}};
+  auto result = store_->Append(series, {});
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->appended, 5u);
+  EXPECT_EQ(result->new_series, 2u);
+  EXPECT_EQ(Range("node_load1"),
+            "node_load1{host=\"a\"} 1000=1 2000=2 3000=3 4000=4\n"
+            "node_load1{host=\"b\"} 1000=1\n");
+}
+
+TEST_F(StoreTest, SeriesViewRejectionCountsEverySampleOfTheSeries) {
+  Options options = StoreOptions();
+  options.limits.max_label_value_length = 3;
+  store_.reset();
+  auto opened = Store::Open(options);
+  ASSERT_TRUE(opened.ok());
+  store_ = std::move(opened).value();
+  const std::vector<LabelRef> labels = {{kMetricNameLabel, "up"}, {"job", "toolong"}};
+  const std::vector<int64_t> times = {1000, 2000};
+  const std::vector<double> values = {1, 1};
+  const std::vector<SeriesSamples> series = {{labels, times, values}};
+  auto result = store_->Append(series, {});
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->rejected_for(RejectReason::kLabelLimit), 2u);
+  EXPECT_EQ(result->first_rejection,
+            "label_limit: up{job=\"toolong\"} @ 1000 value of label \"job\" is longer than 3 bytes");
+  EXPECT_EQ(store_->GetStats().series, 0u);
+}
+
 TEST_F(StoreTest, LabelNamesAndValuesRespectMatchers) {
   Append({MakeSample("up", {{"job", "a"}, {"zone", "eu"}}, 1000, 1),
           MakeSample("up", {{"job", "b"}}, 1000, 1),
           MakeSample("node_load1", {{"host", "h"}}, 1000, 1)});
-  auto names = store_->LabelNames({});
+  auto names = store_->LabelNames({}, kMinTime, kMaxTime);
   ASSERT_TRUE(names.ok());
   EXPECT_EQ(*names, (std::vector<std::string>{"__name__", "host", "job", "zone"}));
   auto up = ParseSeriesSelector("up");
-  EXPECT_EQ(*store_->LabelNames(*up), (std::vector<std::string>{"__name__", "job", "zone"}));
-  EXPECT_EQ(*store_->LabelValues("job", {}), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(*store_->LabelNames(*up, kMinTime, kMaxTime),
+            (std::vector<std::string>{"__name__", "job", "zone"}));
+  EXPECT_EQ(*store_->LabelValues("job", {}, kMinTime, kMaxTime), (std::vector<std::string>{"a", "b"}));
   auto eu = ParseSeriesSelector("{zone=\"eu\"}");
-  EXPECT_EQ(*store_->LabelValues("job", *eu), (std::vector<std::string>{"a"}));
-  EXPECT_EQ(*store_->LabelValues("__name__", {}), (std::vector<std::string>{"node_load1", "up"}));
+  EXPECT_EQ(*store_->LabelValues("job", *eu, kMinTime, kMaxTime), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(*store_->LabelValues("__name__", {}, kMinTime, kMaxTime),
+            (std::vector<std::string>{"node_load1", "up"}));
+}
+
+TEST_F(SmallChunkStoreTest, LabelNamesAndValuesOfATimeRangeComeFromSeriesWithSamplesInIt) {
+  // job=a only early, job=b only late, host=h throughout; on disk and in memory.
+  std::vector<Sample> samples;
+  for (int64_t t = 0; t < 600'000; t += 10'000) {
+    if (t < 200'000) samples.push_back(MakeSample("up", {{"job", "a"}, {"zone", "eu"}}, t, 1));
+    if (t >= 400'000) samples.push_back(MakeSample("up", {{"job", "b"}}, t, 1));
+    samples.push_back(MakeSample("node_load1", {{"host", "h"}}, t, 1));
+  }
+  Append(samples);
+  Maintain();
+  using Names = std::vector<std::string>;
+  EXPECT_EQ(*store_->LabelNames({}, 0, 100'000), (Names{"__name__", "host", "job", "zone"}));
+  EXPECT_EQ(*store_->LabelNames({}, 450'000, 500'000), (Names{"__name__", "host", "job"}));
+  EXPECT_EQ(*store_->LabelValues("job", {}, 0, 199'999), (Names{"a"}));
+  EXPECT_EQ(*store_->LabelValues("job", {}, 200'000, 399'999), (Names{}));
+  EXPECT_EQ(*store_->LabelValues("job", {}, 190'000, 400'000), (Names{"a", "b"}));
+  auto up = ParseSeriesSelector("up");
+  EXPECT_EQ(*store_->LabelValues("__name__", *up, 250'000, 300'000), (Names{}));
+  EXPECT_EQ(*store_->LabelValues("__name__", {}, 250'000, 300'000), (Names{"node_load1"}));
+  EXPECT_EQ(*store_->LabelNames(*up, 700'000, 800'000), (Names{}));
 }
 
 TEST_F(StoreTest, AllMetadataListsEveryName) {
