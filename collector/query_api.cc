@@ -451,7 +451,7 @@ ApiResponse QueryApi::LabelNames(const Form& form) const {
   if (sets->empty()) sets->emplace_back();  // No match[]: every series.
   std::vector<std::string> names;
   for (const auto& matchers : *sets) {
-    auto some = store_.LabelNames(matchers);
+    auto some = store_.LabelNames(matchers, *start, *end);
     if (!some.ok()) return Error("execution", some.status().message());
     names.insert(names.end(), some->begin(), some->end());
   }
@@ -473,7 +473,7 @@ ApiResponse QueryApi::LabelValues(std::string_view name, const Form& form) const
   if (sets->empty()) sets->emplace_back();
   std::vector<std::string> values;
   for (const auto& matchers : *sets) {
-    auto some = store_.LabelValues(std::string(name), matchers);
+    auto some = store_.LabelValues(std::string(name), matchers, *start, *end);
     if (!some.ok()) return Error("execution", some.status().message());
     values.insert(values.end(), some->begin(), some->end());
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <mutex>
+#include <set>
 
 #include "storage/encoding.h"
 #include "storage/rocksdb_store.h"
@@ -194,14 +195,47 @@ Result<std::vector<Sample>> RocksDbStore::SelectLatest(const std::vector<Matcher
   return out;
 }
 
-Result<std::vector<std::string>> RocksDbStore::LabelNames(
-    const std::vector<Matcher>& matchers) const {
-  return index_.LabelNames(matchers);
+bool RocksDbStore::CoversAllData(int64_t min_time, int64_t max_time) const {
+  if (max_time < max_time_.load()) return false;
+  std::shared_lock lock(partitions_mu_);
+  int64_t oldest = min_head_time_.load();
+  if (!partitions_.empty()) oldest = std::min(oldest, partitions_.begin()->first * partition_ms_);
+  return min_time <= oldest;
 }
 
-Result<std::vector<std::string>> RocksDbStore::LabelValues(
-    const std::string& name, const std::vector<Matcher>& matchers) const {
-  return index_.LabelValues(name, matchers);
+Status RocksDbStore::ForEachSeriesInRange(const std::vector<Matcher>& matchers, int64_t min_time,
+                                          int64_t max_time,
+                                          const std::function<void(const Labels&)>& fn) const {
+  // Select needs a matcher; every series has a metric name.
+  static const std::vector<Matcher> kEverySeries = {
+      *Matcher::Create(MatchType::kRegexMatch, std::string(kMetricNameLabel), ".+")};
+  ASSIGN_OR_RETURN(auto set, Select(matchers.empty() ? kEverySeries : matchers, min_time, max_time));
+  while (set->Next()) fn(set->labels());
+  return set->status();
+}
+
+Result<std::vector<std::string>> RocksDbStore::LabelNames(const std::vector<Matcher>& matchers,
+                                                          int64_t min_time_ms,
+                                                          int64_t max_time_ms) const {
+  if (CoversAllData(min_time_ms, max_time_ms)) return index_.LabelNames(matchers);
+  std::set<std::string, std::less<>> names;
+  RETURN_IF_ERROR(ForEachSeriesInRange(matchers, min_time_ms, max_time_ms, [&](const Labels& labels) {
+    for (const Label& l : labels) names.insert(l.name);
+  }));
+  return std::vector<std::string>(names.begin(), names.end());
+}
+
+Result<std::vector<std::string>> RocksDbStore::LabelValues(const std::string& name,
+                                                           const std::vector<Matcher>& matchers,
+                                                           int64_t min_time_ms,
+                                                           int64_t max_time_ms) const {
+  if (CoversAllData(min_time_ms, max_time_ms)) return index_.LabelValues(name, matchers);
+  std::set<std::string, std::less<>> values;
+  RETURN_IF_ERROR(ForEachSeriesInRange(matchers, min_time_ms, max_time_ms, [&](const Labels& labels) {
+    std::string_view value = GetLabel(labels, name);
+    if (!value.empty() && !values.contains(value)) values.emplace(value);
+  }));
+  return std::vector<std::string>(values.begin(), values.end());
 }
 
 Result<Analysis> RocksDbStore::Analyze(size_t top_n) const {

@@ -332,6 +332,18 @@ TEST_F(QueryApiTest, LabelValues) {
   EXPECT_EQ(Ok("/api/v1/label/nope/values"), Success("[]"));
 }
 
+TEST_F(QueryApiTest, LabelEndpointsKeepToSeriesWithSamplesBetweenStartAndEnd) {
+  // http_requests_total has samples from kT0-180s to kT0-60s, up from kT0-60s on.
+  EXPECT_EQ(Ok("/api/v1/labels?start=1699999820&end=1699999850"), Success(R"(["__name__","agent"])"));
+  EXPECT_EQ(Ok("/api/v1/label/__name__/values?start=1699999820&end=1699999850"),
+            Success(R"(["http_requests_total"])"));
+  EXPECT_EQ(Ok("/api/v1/label/__name__/values?start=1699999970&end=1700000000"),
+            Success(R"(["up"])"));
+  EXPECT_EQ(Ok("/api/v1/label/job/values?start=2023-11-14T22:13:20Z&end=2023-11-14T22:13:21Z"),
+            Success(R"(["node"])"));
+  EXPECT_EQ(Ok("/api/v1/labels?start=1600000000&end=1600000001"), Success("[]"));
+}
+
 TEST_F(QueryApiTest, LabelValuesRefusesInvalidName) {
   Reply r = Get("/api/v1/label/foo-bar/values");
   EXPECT_EQ(r.status, 400);

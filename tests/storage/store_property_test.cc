@@ -157,20 +157,28 @@ class ReferenceStore {
     return out;
   }
 
-  std::vector<std::string> LabelNames(const std::vector<Matcher>& matchers) const {
+  // Whether `samples` has one in [min_t, max_t].
+  static bool AnyIn(const SampleBits& samples, int64_t min_t, int64_t max_t) {
+    auto it = samples.lower_bound(min_t);
+    return it != samples.end() && it->first <= max_t;
+  }
+
+  std::vector<std::string> LabelNames(const std::vector<Matcher>& matchers, int64_t min_t,
+                                      int64_t max_t) const {
     std::set<std::string> names;
     for (const auto& [labels, samples] : series_) {
-      if (!MatchesAll(matchers, labels)) continue;
+      if (!MatchesAll(matchers, labels) || !AnyIn(samples, min_t, max_t)) continue;
       for (const Label& l : labels) names.insert(l.name);
     }
     return {names.begin(), names.end()};
   }
 
   std::vector<std::string> LabelValues(const std::string& name,
-                                       const std::vector<Matcher>& matchers) const {
+                                       const std::vector<Matcher>& matchers, int64_t min_t,
+                                       int64_t max_t) const {
     std::set<std::string> values;
     for (const auto& [labels, samples] : series_) {
-      if (!MatchesAll(matchers, labels)) continue;
+      if (!MatchesAll(matchers, labels) || !AnyIn(samples, min_t, max_t)) continue;
       if (std::string_view v = GetLabel(labels, name); !v.empty()) values.emplace(v);
     }
     return {values.begin(), values.end()};
@@ -438,7 +446,13 @@ class Workload {
     }
     if (Percent(30)) {
       std::vector<Matcher> matchers = Percent(30) ? std::vector<Matcher>{} : RandomMatchers();
-      if (std::string error = CheckLabels(*store_, matchers, "store"); !error.empty()) {
+      int64_t min_t = kMinTime, max_t = kMaxTime;
+      if (Percent(50)) {
+        min_t = RandomTime();
+        max_t = min_t + static_cast<int64_t>(Uniform(120000));
+      }
+      if (std::string error = CheckLabels(*store_, matchers, "store", min_t, max_t);
+          !error.empty()) {
         return error;
       }
     }
@@ -446,21 +460,23 @@ class Workload {
   }
 
   std::string CheckLabels(const Store& store, const std::vector<Matcher>& matchers,
-                          const std::string& what) {
-    auto names = store.LabelNames(matchers);
+                          const std::string& what, int64_t min_t = kMinTime,
+                          int64_t max_t = kMaxTime) {
+    const std::string range = ", " + std::to_string(min_t) + ", " + std::to_string(max_t) + ")";
+    auto names = store.LabelNames(matchers, min_t, max_t);
     std::string got = names.ok() ? Join(*names) : "error: " + names.status().ToString();
-    std::string want = Join(reference_.LabelNames(matchers));
+    std::string want = Join(reference_.LabelNames(matchers, min_t, max_t));
     if (got != want) {
-      return what + ": LabelNames(" + FormatMatchers(matchers) + ") differs:\n" +
+      return what + ": LabelNames(" + FormatMatchers(matchers) + range + " differs:\n" +
              LineDiff(want, got);
     }
     for (const char* name : {"__name__", "host", "job", "zone"}) {
-      auto values = store.LabelValues(name, matchers);
+      auto values = store.LabelValues(name, matchers, min_t, max_t);
       got = values.ok() ? Join(*values) : "error: " + values.status().ToString();
-      want = Join(reference_.LabelValues(name, matchers));
+      want = Join(reference_.LabelValues(name, matchers, min_t, max_t));
       if (got != want) {
-        return what + ": LabelValues(" + name + ", " + FormatMatchers(matchers) +
-               ") differs:\n" + LineDiff(want, got);
+        return what + ": LabelValues(" + name + ", " + FormatMatchers(matchers) + range +
+               " differs:\n" + LineDiff(want, got);
       }
     }
     return "";
