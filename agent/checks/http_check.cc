@@ -1,5 +1,8 @@
 #include "agent/checks/http_check.h"
 
+// The checks call libcurl through a table of function pointers (below); its
+// type-checking macros would turn `api.curl_easy_setopt(...)` into garbage.
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
 #include <re2/re2.h>
 #include <time.h>
@@ -9,12 +12,11 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
-#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "agent/checks/secret.h"
+#include "agent/checks/shared_library.h"
 #include "agent/checks/tcp_check.h"
-#include "common/curl_handle.h"
 #include "common/units.h"
 
 namespace vitals::agent {
@@ -34,35 +36,46 @@ const MetricDesc kCertExpiry{"vitals_check_tls_cert_expiry_timestamp_seconds", M
 constexpr size_t kMaxBodyBytes = 1024 * 1024;  // Kept for body assertions; the rest is dropped.
 constexpr long kMaxRedirects = 10;
 
-// Parses `url` with libcurl; *display gets it without credentials, query and
-// fragment, for messages (a token in the query must not reach logs).
-Status ParseUrl(const std::string& url, std::string* scheme, std::string* display) {
-  CurlUrlPtr handle(curl_url());
-  if (!handle) return Status::Internal("curl_url failed");
-  if (curl_url_set(handle.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
-    return Status::InvalidArgument("not a valid URL: \"" + url + "\"");
-  }
-  char* part = nullptr;
-  if (curl_url_get(handle.get(), CURLUPART_SCHEME, &part, 0) != CURLUE_OK) {
-    return Status::InvalidArgument("URL has no scheme: \"" + url + "\"");
-  }
-  *scheme = part;
-  curl_free(part);
-  if (*scheme != "http" && *scheme != "https") {
-    return Status::InvalidArgument("expected an http:// or https:// URL, got \"" + url + "\"");
-  }
-  curl_url_set(handle.get(), CURLUPART_USER, nullptr, 0);
-  curl_url_set(handle.get(), CURLUPART_PASSWORD, nullptr, 0);
-  curl_url_set(handle.get(), CURLUPART_QUERY, nullptr, 0);
-  curl_url_set(handle.get(), CURLUPART_FRAGMENT, nullptr, 0);
-  if (curl_url_get(handle.get(), CURLUPART_URL, &part, 0) == CURLUE_OK) {
-    *display = part;
-    curl_free(part);
-  } else {
-    *display = url;
-  }
-  return Status::Ok();
+// The libcurl functions the check uses, loaded with the first check that
+// needs libcurl (an https:// URL or follow_redirects).
+// clang-format off
+#define VITALS_LIBCURL_FUNCTIONS(F)                                                    \
+  F(curl_easy_cleanup) F(curl_easy_getinfo) F(curl_easy_init) F(curl_easy_perform)   \
+  F(curl_easy_setopt) F(curl_easy_strerror) F(curl_global_init) F(curl_slist_append) \
+  F(curl_slist_free_all)
+// clang-format on
+
+struct LibcurlApi {
+  VITALS_LIBCURL_FUNCTIONS(VITALS_DECLARE_FUNCTION)
+};
+
+// Loads and initialises libcurl on the first call; later calls return the
+// same outcome. curl_global_init is not thread-safe, so it runs here, once,
+// before any check can run.
+Result<const LibcurlApi*> LoadLibcurl() {
+  static const Result<LibcurlApi> loaded = []() -> Result<LibcurlApi> {
+    ASSIGN_OR_RETURN(SharedLibrary library, SharedLibrary::Open(kLibcurlSoname));
+    LibcurlApi api;
+    VITALS_LIBCURL_FUNCTIONS(VITALS_BIND_FUNCTION)
+    if (api.curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      return Status::Unavailable(library.soname() + ": curl_global_init failed");
+    }
+    return api;
+  }();
+  if (!loaded.ok()) return loaded.status();
+  return &*loaded;
 }
+
+// REQUIRES: LoadLibcurl succeeded, which NewHttpCheck makes sure of for every
+// check that uses libcurl.
+const LibcurlApi& Curl() { return **LoadLibcurl(); }
+
+struct CurlDeleter {
+  void operator()(CURL* curl) const { Curl().curl_easy_cleanup(curl); }
+  void operator()(curl_slist* list) const { Curl().curl_slist_free_all(list); }
+};
+using CurlPtr = std::unique_ptr<CURL, CurlDeleter>;
+using CurlSlistPtr = std::unique_ptr<curl_slist, CurlDeleter>;
 
 bool IsToken(std::string_view s) {
   if (s.empty()) return false;
@@ -113,7 +126,7 @@ size_t DiscardBody(char*, size_t size, size_t count, void*) { return size * coun
 // The leaf certificate's notAfter from CURLINFO_CERTINFO, if libcurl has it.
 std::optional<int64_t> LeafCertificateExpiry(CURL* curl) {
   curl_certinfo* info = nullptr;
-  if (curl_easy_getinfo(curl, CURLINFO_CERTINFO, &info) != CURLE_OK || info == nullptr ||
+  if (Curl().curl_easy_getinfo(curl, CURLINFO_CERTINFO, &info) != CURLE_OK || info == nullptr ||
       info->num_of_certs < 1) {
     return std::nullopt;
   }
@@ -160,13 +173,22 @@ std::optional<std::string> CheckJson(const std::string& body,
   return std::nullopt;
 }
 
+// What one request brought back, from either client.
+struct Exchange {
+  int code = 0;
+  std::string body;  // Kept only when an assertion needs it.
+  double seconds = 0;
+};
+
 class HttpCheck final : public Check {
  public:
-  HttpCheck(HttpCheckOptions options, std::string display_url, bool https,
-            std::unique_ptr<RE2> body_regex, const Clock& clock)
+  HttpCheck(HttpCheckOptions options, HttpUrl url, bool use_curl, std::unique_ptr<RE2> body_regex,
+            const Clock& clock)
       : options_(std::move(options)),
-        what_(options_.method + " " + display_url),
-        https_(https),
+        url_(std::move(url)),
+        what_(options_.method + " " + url_.Display()),
+        https_(url_.scheme == "https"),
+        use_curl_(use_curl),
         body_regex_(std::move(body_regex)),
         clock_(clock) {}
 
@@ -174,44 +196,26 @@ class HttpCheck final : public Check {
     CheckOutcome outcome;
     outcome.status = CheckStatus::kCritical;
     const RunDeadline deadline(deadline_point);
-    const std::chrono::milliseconds budget(deadline.PollMillis());
-    if (budget <= std::chrono::milliseconds::zero()) {  // CURLOPT_TIMEOUT_MS 0 means "no limit".
+    if (deadline.PollMillis() <= 0) {  // CURLOPT_TIMEOUT_MS 0 would mean "no limit".
       outcome.message = what_ + ": timed out before the request started";
       return outcome;
     }
-    CurlPtr curl(curl_easy_init());
-    if (!curl) {
-      outcome.status = CheckStatus::kUnknown;
-      outcome.message = what_ + ": curl_easy_init failed";
-      return outcome;
-    }
-    std::string body;
     std::optional<int64_t> cert_expiry;
-    char error[CURL_ERROR_SIZE] = {};
-    CurlSlistPtr headers = Configure(curl.get(), budget, &body, error);
-    CURLcode rc = curl_easy_perform(curl.get());
-    if (https_) {
-      if (auto expiry = LeafCertificateExpiry(curl.get())) {
-        outcome.samples.Add(kCertExpiry, {}, static_cast<double>(*expiry));
-        cert_expiry = expiry;
-      }
-    }
-    if (rc != CURLE_OK) {
-      outcome.message = what_ + ": " + DescribeError(rc, error, deadline);
+    Result<Exchange> exchange =
+        use_curl_ ? PerformWithCurl(deadline, &cert_expiry) : PerformWithOwnClient(deadline);
+    if (cert_expiry) outcome.samples.Add(kCertExpiry, {}, static_cast<double>(*cert_expiry));
+    if (!exchange.ok()) {
+      outcome.message = what_ + ": " + exchange.status().message();
       return outcome;
     }
-    long code = 0;
-    curl_off_t total_us = 0;
-    curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_getinfo(curl.get(), CURLINFO_TOTAL_TIME_T, &total_us);
-    outcome.samples.Add(kStatusCode, {}, static_cast<double>(code));
-    outcome.samples.Add(kHttpDuration, {}, static_cast<double>(total_us) / 1e6);
-    if (auto failure = CheckResponse(static_cast<int>(code), body)) {
+    outcome.samples.Add(kStatusCode, {}, static_cast<double>(exchange->code));
+    outcome.samples.Add(kHttpDuration, {}, exchange->seconds);
+    if (auto failure = CheckResponse(exchange->code, exchange->body)) {
       outcome.message = what_ + ": " + *failure;
       return outcome;
     }
     outcome.status = CheckStatus::kOk;
-    outcome.message = "HTTP " + std::to_string(code);
+    outcome.message = "HTTP " + std::to_string(exchange->code);
     if (https_ && options_.tls_expiry_warning.count() > 0 && cert_expiry) {
       const int64_t left_s = *cert_expiry - clock_.NowMillis() / 1000;
       if (left_s < options_.tls_expiry_warning.count() / 1000) {
@@ -226,61 +230,93 @@ class HttpCheck final : public Check {
   }
 
  private:
+  bool KeepBody() const { return body_regex_ != nullptr || !options_.json.empty(); }
+
+  Result<Exchange> PerformWithOwnClient(const RunDeadline& deadline) const {
+    HttpRequest request;
+    request.method = options_.method;
+    request.headers = options_.headers;
+    request.body = options_.body;
+    request.max_body_bytes = KeepBody() ? kMaxBodyBytes : 0;
+    const auto start = Steady::now();
+    ASSIGN_OR_RETURN(HttpResponse response, SendHttpRequest(url_, request, deadline));
+    return Exchange{response.status, std::move(response.body),
+                    std::chrono::duration<double>(Steady::now() - start).count()};
+  }
+
+  Result<Exchange> PerformWithCurl(const RunDeadline& deadline,
+                                   std::optional<int64_t>* cert_expiry) const {
+    const LibcurlApi& curl_api = Curl();
+    CurlPtr curl(curl_api.curl_easy_init());
+    if (!curl) return Status::Internal("curl_easy_init failed");
+    Exchange exchange;
+    char error[CURL_ERROR_SIZE] = {};
+    CurlSlistPtr headers = Configure(curl.get(), std::chrono::milliseconds(deadline.PollMillis()),
+                                     &exchange.body, error);
+    const CURLcode rc = curl_api.curl_easy_perform(curl.get());
+    if (https_) *cert_expiry = LeafCertificateExpiry(curl.get());
+    if (rc != CURLE_OK) return Status::Unavailable(DescribeError(rc, error, deadline));
+    long code = 0;
+    curl_off_t total_us = 0;
+    curl_api.curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &code);
+    curl_api.curl_easy_getinfo(curl.get(), CURLINFO_TOTAL_TIME_T, &total_us);
+    exchange.code = static_cast<int>(code);
+    exchange.seconds = static_cast<double>(total_us) / 1e6;
+    return exchange;
+  }
+
   // Sets every option of one request; returns the header list, which must
   // outlive the transfer.
   CurlSlistPtr Configure(CURL* curl, std::chrono::milliseconds budget, std::string* body,
                          char* error) const {
-    curl_easy_setopt(curl, CURLOPT_URL, options_.url.c_str());
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(budget.count()));
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "vitals-agent");
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, options_.follow_redirects ? 1L : 0L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, kMaxRedirects);
+    const auto setopt = Curl().curl_easy_setopt;
+    setopt(curl, CURLOPT_URL, options_.url.c_str());
+    setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(budget.count()));
+    setopt(curl, CURLOPT_ERRORBUFFER, error);
+    setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    setopt(curl, CURLOPT_USERAGENT, "vitals-agent");
+    setopt(curl, CURLOPT_FOLLOWLOCATION, options_.follow_redirects ? 1L : 0L);
+    setopt(curl, CURLOPT_MAXREDIRS, kMaxRedirects);
     if (options_.method == "HEAD") {
-      curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+      setopt(curl, CURLOPT_NOBODY, 1L);
     } else if (options_.method != "GET" || !options_.body.empty()) {
-      if (options_.method != "POST") {
-        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, options_.method.c_str());
-      }
+      if (options_.method != "POST") setopt(curl, CURLOPT_CUSTOMREQUEST, options_.method.c_str());
       if (!options_.body.empty() || options_.method == "POST") {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, options_.body.c_str());
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                         static_cast<curl_off_t>(options_.body.size()));
+        setopt(curl, CURLOPT_POSTFIELDS, options_.body.c_str());
+        setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(options_.body.size()));
       }
     }
     CurlSlistPtr headers;
     for (const HttpHeader& h : options_.headers) {
       std::string line = h.name + ": " + h.value;
-      curl_slist* appended = curl_slist_append(headers.get(), line.c_str());
+      curl_slist* appended = Curl().curl_slist_append(headers.get(), line.c_str());
       if (appended != nullptr) {
         headers.release();
         headers.reset(appended);
       }
     }
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
-    const bool keep_body = body_regex_ != nullptr || !options_.json.empty();
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_body ? &WriteBody : &DiscardBody);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
+    setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+    setopt(curl, CURLOPT_WRITEFUNCTION, KeepBody() ? &WriteBody : &DiscardBody);
+    setopt(curl, CURLOPT_WRITEDATA, body);
     if (https_) {
-      curl_easy_setopt(curl, CURLOPT_CERTINFO, 1L);
+      setopt(curl, CURLOPT_CERTINFO, 1L);
       const HttpTlsOptions& tls = options_.tls;
       if (tls.insecure_skip_verify) {
-        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+        setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+        setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
       }
-      if (!tls.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, tls.ca_file.c_str());
-      if (!tls.cert_file.empty()) curl_easy_setopt(curl, CURLOPT_SSLCERT, tls.cert_file.c_str());
-      if (!tls.key_file.empty()) curl_easy_setopt(curl, CURLOPT_SSLKEY, tls.key_file.c_str());
+      if (!tls.ca_file.empty()) setopt(curl, CURLOPT_CAINFO, tls.ca_file.c_str());
+      if (!tls.cert_file.empty()) setopt(curl, CURLOPT_SSLCERT, tls.cert_file.c_str());
+      if (!tls.key_file.empty()) setopt(curl, CURLOPT_SSLKEY, tls.key_file.c_str());
     }
     return headers;
   }
 
   static std::string DescribeError(CURLcode rc, const char* error, const RunDeadline& deadline) {
     if (rc == CURLE_OPERATION_TIMEDOUT) return deadline.TimedOutMessage();
-    std::string text = error[0] != '\0' ? error : curl_easy_strerror(rc);
+    std::string text = error[0] != '\0' ? error : Curl().curl_easy_strerror(rc);
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
     return text;
   }
@@ -302,8 +338,10 @@ class HttpCheck final : public Check {
   }
 
   const HttpCheckOptions options_;
+  const HttpUrl url_;
   const std::string what_;  // "GET https://host/path", for messages.
   const bool https_;
+  const bool use_curl_;  // Else the agent's own client (plain http, no redirects).
   const std::unique_ptr<RE2> body_regex_;  // Null when there is no body_regex.
   const Clock& clock_;
 };
@@ -404,9 +442,7 @@ std::optional<int64_t> ParseCertificateTime(std::string_view text) {
 }
 
 Result<std::unique_ptr<Check>> NewHttpCheck(HttpCheckOptions options, const Clock& clock) {
-  EnsureCurlInitialized();
-  std::string scheme, display;
-  RETURN_IF_ERROR(ParseUrl(options.url, &scheme, &display));
+  ASSIGN_OR_RETURN(HttpUrl url, ParseHttpUrl(options.url));
   if (!IsToken(options.method)) {
     return Status::InvalidArgument("not a valid HTTP method: \"" + options.method + "\"");
   }
@@ -417,18 +453,23 @@ Result<std::unique_ptr<Check>> NewHttpCheck(HttpCheckOptions options, const Cloc
       return Status::InvalidArgument("not a valid RE2 regular expression: " + regex->error());
     }
   }
-  return std::unique_ptr<Check>(std::make_unique<HttpCheck>(
-      std::move(options), display, scheme == "https", std::move(regex), clock));
+  // A redirect may lead to https://, which only libcurl speaks.
+  const bool use_curl = url.scheme == "https" || options.follow_redirects;
+  if (use_curl) {
+    if (auto loaded = LoadLibcurl(); !loaded.ok()) {
+      return Status::Unavailable("https:// URLs and follow_redirects need libcurl: " +
+                                 loaded.status().message());
+    }
+  }
+  return std::unique_ptr<Check>(std::make_unique<HttpCheck>(std::move(options), std::move(url),
+                                                            use_curl, std::move(regex), clock));
 }
 
 Result<std::unique_ptr<Check>> CreateHttpCheck(const CheckSpec& spec, ConfigMap& fields) {
   HttpCheckOptions options;
   RETURN_IF_ERROR(fields.ReadString("url", &options.url, Presence::kRequired));
-  {
-    std::string scheme, display;
-    if (Status st = ParseUrl(options.url, &scheme, &display); !st.ok()) {
-      return fields.Error("url", st.message());
-    }
+  if (auto url = ParseHttpUrl(options.url); !url.ok()) {
+    return fields.Error("url", url.status().message());
   }
   RETURN_IF_ERROR(fields.ReadString("method", &options.method));
   if (!IsToken(options.method) ||

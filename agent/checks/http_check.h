@@ -9,16 +9,12 @@
 #include <vector>
 
 #include "agent/checks/check.h"
+#include "agent/checks/http_client.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/status.h"
 
 namespace vitals::agent {
-
-struct HttpHeader {
-  std::string name;
-  std::string value;  // Already read from the environment or a file at start-up.
-};
 
 // Asserts on the JSON response body: the value at `pointer` (RFC 6901, "/a/0/b")
 // exists and, if `equals` is set, equals it: strings compare as text,
@@ -35,8 +31,10 @@ struct HttpTlsOptions {
   std::string key_file;               // Its private key; empty: the key is in cert_file.
 };
 
-// What a `kind: http` check does: one request with libcurl, bounded by the
-// deadline, and assertions on the response.
+// What a `kind: http` check does: one request bounded by the deadline, and
+// assertions on the response. Plain http:// requests that do not follow
+// redirects go through the agent's own client (http_client.h); https:// and
+// redirect-following ones through libcurl, which the first such check loads.
 struct HttpCheckOptions {
   std::string url;  // http:// or https://.
   std::string method = "GET";
@@ -60,7 +58,8 @@ struct HttpCheckOptions {
 // https, vitals_check_tls_cert_expiry_timestamp_seconds (the leaf
 // certificate's notAfter). `clock` (borrowed, must outlive the check) is only
 // used to compare that expiry with now. InvalidArgument for a bad URL,
-// method, regex or JSON pointer.
+// method, regex or JSON pointer; Unavailable if the check needs libcurl and it
+// cannot be loaded.
 Result<std::unique_ptr<Check>> NewHttpCheck(HttpCheckOptions options,
                                             const Clock& clock = Clock::Real());
 

@@ -10,7 +10,6 @@
 #include <charconv>
 #include <chrono>
 #include <climits>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +17,7 @@
 
 #include "agent/checks/check_common.h"
 #include "agent/checks/secret.h"
+#include "agent/checks/shared_library.h"
 #include "agent/checks/tcp_check.h"
 
 namespace vitals::agent {
@@ -26,14 +26,50 @@ namespace {
 using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
 
+// The libmariadb functions the check uses, loaded with the first mysql check.
+// (mysql.h spells mysql_server_init as the macro mysql_library_init.)
+// clang-format off
+#define VITALS_LIBMARIADB_FUNCTIONS(F)                                                     \
+  F(mysql_close) F(mysql_errno) F(mysql_error) F(mysql_fetch_lengths) F(mysql_fetch_row) \
+  F(mysql_field_count) F(mysql_free_result) F(mysql_get_socket)                          \
+  F(mysql_get_timeout_value_ms) F(mysql_init) F(mysql_num_fields) F(mysql_optionsv)      \
+  F(mysql_real_connect_cont) F(mysql_real_connect_start) F(mysql_real_query_cont)        \
+  F(mysql_real_query_start) F(mysql_server_init) F(mysql_store_result_cont)              \
+  F(mysql_store_result_start)
+// clang-format on
+
+struct LibmariadbApi {
+  VITALS_LIBMARIADB_FUNCTIONS(VITALS_DECLARE_FUNCTION)
+};
+
+// Loads libmariadb and initialises it on the first call; later calls return
+// the same outcome. mysql_init() would initialise the library on first use,
+// which is not thread-safe, and checks run on several threads.
+Result<const LibmariadbApi*> LoadLibmariadb() {
+  static const Result<LibmariadbApi> loaded = []() -> Result<LibmariadbApi> {
+    ASSIGN_OR_RETURN(SharedLibrary library, SharedLibrary::Open(kLibmariadbSoname));
+    LibmariadbApi api;
+    VITALS_LIBMARIADB_FUNCTIONS(VITALS_BIND_FUNCTION)
+    if (api.mysql_server_init(0, nullptr, nullptr) != 0) {
+      return Status::Unavailable(library.soname() + ": mysql_server_init failed");
+    }
+    return api;
+  }();
+  if (!loaded.ok()) return loaded.status();
+  return &*loaded;
+}
+
+// REQUIRES: LoadLibmariadb succeeded, which CreateMysqlCheck makes sure of
+// before any of the code below runs.
+const LibmariadbApi& Mysql() { return **LoadLibmariadb(); }
 
 struct MysqlDeleter {
-  void operator()(MYSQL* mysql) const { mysql_close(mysql); }
+  void operator()(MYSQL* mysql) const { Mysql().mysql_close(mysql); }
 };
 using MysqlPtr = std::unique_ptr<MYSQL, MysqlDeleter>;
 
 struct MysqlResultDeleter {
-  void operator()(MYSQL_RES* result) const { mysql_free_result(result); }
+  void operator()(MYSQL_RES* result) const { Mysql().mysql_free_result(result); }
 };
 using MysqlResultPtr = std::unique_ptr<MYSQL_RES, MysqlResultDeleter>;
 
@@ -189,11 +225,11 @@ Wait Drive(MYSQL* mysql, int status, const Resume& resume, SteadyClock::time_poi
     bool library_timeout = false;
     if (status & MYSQL_WAIT_TIMEOUT) {
       const auto own =
-          SteadyClock::now() + std::chrono::milliseconds(mysql_get_timeout_value_ms(mysql));
+          SteadyClock::now() + std::chrono::milliseconds(Mysql().mysql_get_timeout_value_ms(mysql));
       library_timeout = own < deadline;
       until = std::min(until, own);
     }
-    const int ready = WaitForEvents(mysql_get_socket(mysql), status, until);
+    const int ready = WaitForEvents(Mysql().mysql_get_socket(mysql), status, until);
     if (ready > 0) {
       status = resume(ready);
     } else if (ready == 0 && library_timeout) {
@@ -224,23 +260,24 @@ std::string SpellOutErrno(std::string message) {
 
 // "connect: <error>", naming authentication failures as such.
 std::string ConnectError(MYSQL* mysql) {
-  const unsigned int code = mysql_errno(mysql);
+  const unsigned int code = Mysql().mysql_errno(mysql);
   if (code == ER_ACCESS_DENIED_ERROR || code == ER_ACCESS_DENIED_NO_PASSWORD_ERROR) {
-    return std::string("connect: authentication failed: ") + mysql_error(mysql);
+    return std::string("connect: authentication failed: ") + Mysql().mysql_error(mysql);
   }
   if (code == CR_CONNECTION_ERROR || code == CR_CONN_HOST_ERROR) {
-    return "connect: " + SpellOutErrno(mysql_error(mysql));
+    return "connect: " + SpellOutErrno(Mysql().mysql_error(mysql));
   }
-  return std::string("connect: ") + mysql_error(mysql);
+  return std::string("connect: ") + Mysql().mysql_error(mysql);
 }
 
 // "" when the first column of the first row of `result` is `expect`, else why not.
 std::string CompareFirstValue(MYSQL_RES* result, const std::string& expect) {
-  MYSQL_ROW row =
-      result != nullptr && mysql_num_fields(result) > 0 ? mysql_fetch_row(result) : nullptr;
+  MYSQL_ROW row = result != nullptr && Mysql().mysql_num_fields(result) > 0
+                      ? Mysql().mysql_fetch_row(result)
+                      : nullptr;
   if (row == nullptr) return "query returned no rows, expected " + QuoteForMessage(expect);
   if (row[0] == nullptr) return "query returned NULL, expected " + QuoteForMessage(expect);
-  const std::string_view value(row[0], mysql_fetch_lengths(result)[0]);
+  const std::string_view value(row[0], Mysql().mysql_fetch_lengths(result)[0]);
   if (value == expect) return "";
   return "query returned " + QuoteForMessage(value) + ", expected " + QuoteForMessage(expect);
 }
@@ -263,14 +300,14 @@ class MysqlCheck final : public Check {
     MYSQL* const m = mysql.get();
 
     MYSQL* connected_handle = nullptr;
-    const int connect_status = mysql_real_connect_start(
+    const int connect_status = Mysql().mysql_real_connect_start(
         &connected_handle, m, target_.host.empty() ? nullptr : target_.host.c_str(),
         target_.user.c_str(), target_.password.c_str(),
         target_.database.empty() ? nullptr : target_.database.c_str(), target_.port,
         target_.socket.empty() ? nullptr : target_.socket.c_str(), 0);
     const Wait connect = Drive(
         m, connect_status,
-        [&](int events) { return mysql_real_connect_cont(&connected_handle, m, events); },
+        [&](int events) { return Mysql().mysql_real_connect_cont(&connected_handle, m, events); },
         deadline.deadline());
     if (connect != Wait::kDone) {
       outcome.message = connect == Wait::kTimedOut ? TimedOutDuring(deadline, "connect")
@@ -287,13 +324,13 @@ class MysqlCheck final : public Check {
     int query_error = 0;
     MYSQL_RES* stored = nullptr;
     Wait query = Drive(
-        m, mysql_real_query_start(&query_error, m, query_.data(), query_.size()),
-        [&](int events) { return mysql_real_query_cont(&query_error, m, events); },
+        m, Mysql().mysql_real_query_start(&query_error, m, query_.data(), query_.size()),
+        [&](int events) { return Mysql().mysql_real_query_cont(&query_error, m, events); },
         deadline.deadline());
     if (query == Wait::kDone && query_error == 0) {
       query = Drive(
-          m, mysql_store_result_start(&stored, m),
-          [&](int events) { return mysql_store_result_cont(&stored, m, events); },
+          m, Mysql().mysql_store_result_start(&stored, m),
+          [&](int events) { return Mysql().mysql_store_result_cont(&stored, m, events); },
           deadline.deadline());
     }
     MysqlResultPtr result(stored);
@@ -302,8 +339,8 @@ class MysqlCheck final : public Check {
                                                  : "query: cannot wait for the socket";
       return outcome;
     }
-    if (query_error != 0 || (result == nullptr && mysql_field_count(m) != 0)) {
-      outcome.message = std::string("query: ") + mysql_error(m);
+    if (query_error != 0 || (result == nullptr && Mysql().mysql_field_count(m) != 0)) {
+      outcome.message = std::string("query: ") + Mysql().mysql_error(m);
       return outcome;
     }
     outcome.samples.Add(kQueryDurationDesc, {}, Seconds(SteadyClock::now() - connected));
@@ -318,16 +355,16 @@ class MysqlCheck final : public Check {
  private:
   // A handle set up for non-blocking use, or null.
   MysqlPtr NewHandle() const {
-    MysqlPtr mysql(mysql_init(nullptr));
+    MysqlPtr mysql(Mysql().mysql_init(nullptr));
     if (!mysql) return nullptr;
     // Without an explicit protocol, "localhost" would mean the default socket.
     const unsigned int protocol =
         target_.socket.empty() ? MYSQL_PROTOCOL_TCP : MYSQL_PROTOCOL_SOCKET;
     // A server must not be able to ask for local files (LOAD DATA LOCAL).
     const unsigned int local_infile = 0;
-    if (mysql_optionsv(mysql.get(), MYSQL_OPT_NONBLOCK, 0) != 0 ||
-        mysql_optionsv(mysql.get(), MYSQL_OPT_PROTOCOL, &protocol) != 0 ||
-        mysql_optionsv(mysql.get(), MYSQL_OPT_LOCAL_INFILE, &local_infile) != 0) {
+    if (Mysql().mysql_optionsv(mysql.get(), MYSQL_OPT_NONBLOCK, 0) != 0 ||
+        Mysql().mysql_optionsv(mysql.get(), MYSQL_OPT_PROTOCOL, &protocol) != 0 ||
+        Mysql().mysql_optionsv(mysql.get(), MYSQL_OPT_LOCAL_INFILE, &local_infile) != 0) {
       return nullptr;
     }
     return mysql;
@@ -341,6 +378,9 @@ class MysqlCheck final : public Check {
 }  // namespace
 
 Result<std::unique_ptr<Check>> CreateMysqlCheck(const CheckSpec& spec, ConfigMap& fields) {
+  if (auto loaded = LoadLibmariadb(); !loaded.ok()) {
+    return fields.Error("kind", "mysql checks: " + loaded.status().message());
+  }
   ASSIGN_OR_RETURN(std::optional<std::string> dsn, ReadSecret(fields, "dsn", Presence::kRequired));
   const std::string dsn_key = fields.Has("dsn_file") ? "dsn_file" : "dsn_env";
   Result<Target> target = ParseUrl(*dsn);
@@ -353,11 +393,6 @@ Result<std::unique_ptr<Check>> CreateMysqlCheck(const CheckSpec& spec, ConfigMap
   RETURN_IF_ERROR(fields.ReadString("expect", &expect));
   std::optional<std::string> expected;
   if (fields.Has("expect")) expected = std::move(expect);
-
-  // mysql_init() would initialise the library on first use, which is not
-  // thread-safe; checks are created before they run on many threads.
-  static std::once_flag library_initialised;
-  std::call_once(library_initialised, [] { mysql_library_init(0, nullptr, nullptr); });
 
   return std::unique_ptr<Check>(std::make_unique<MysqlCheck>(
       std::move(target).value(), std::move(query), std::move(expected)));

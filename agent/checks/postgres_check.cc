@@ -16,6 +16,7 @@
 
 #include "agent/checks/check_common.h"
 #include "agent/checks/secret.h"
+#include "agent/checks/shared_library.h"
 #include "agent/checks/tcp_check.h"
 
 namespace vitals::agent {
@@ -23,19 +24,49 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// The libpq functions the check uses, loaded with the first postgres check.
+// clang-format off
+#define VITALS_LIBPQ_FUNCTIONS(F)                                                             \
+  F(PQcancel) F(PQclear) F(PQconnectPoll) F(PQconnectStartParams) F(PQconninfoFree)         \
+  F(PQconninfoParse) F(PQconsumeInput) F(PQerrorMessage) F(PQfinish) F(PQflush)             \
+  F(PQfreeCancel) F(PQfreemem) F(PQgetCancel) F(PQgetResult) F(PQgetisnull) F(PQgetlength)  \
+  F(PQgetvalue) F(PQisBusy) F(PQnfields) F(PQntuples) F(PQresultErrorField)                 \
+  F(PQresultErrorMessage) F(PQresultStatus) F(PQsendQuery) F(PQsetnonblocking) F(PQsocket)  \
+  F(PQstatus)
+// clang-format on
+
+struct LibpqApi {
+  VITALS_LIBPQ_FUNCTIONS(VITALS_DECLARE_FUNCTION)
+};
+
+// Loads libpq on the first call; later calls return the same outcome.
+Result<const LibpqApi*> LoadLibpq() {
+  static const Result<LibpqApi> loaded = []() -> Result<LibpqApi> {
+    ASSIGN_OR_RETURN(SharedLibrary library, SharedLibrary::Open(kLibpqSoname));
+    LibpqApi api;
+    VITALS_LIBPQ_FUNCTIONS(VITALS_BIND_FUNCTION)
+    return api;
+  }();
+  if (!loaded.ok()) return loaded.status();
+  return &*loaded;
+}
+
+// REQUIRES: LoadLibpq succeeded, which CreatePostgresCheck makes sure of
+// before any of the code below runs.
+const LibpqApi& Pq() { return **LoadLibpq(); }
 
 struct PgConnDeleter {
-  void operator()(PGconn* conn) const { PQfinish(conn); }
+  void operator()(PGconn* conn) const { Pq().PQfinish(conn); }
 };
 using PgConnPtr = std::unique_ptr<PGconn, PgConnDeleter>;
 
 struct PgResultDeleter {
-  void operator()(PGresult* result) const { PQclear(result); }
+  void operator()(PGresult* result) const { Pq().PQclear(result); }
 };
 using PgResultPtr = std::unique_ptr<PGresult, PgResultDeleter>;
 
 struct PgCancelDeleter {
-  void operator()(PGcancel* cancel) const { PQfreeCancel(cancel); }
+  void operator()(PGcancel* cancel) const { Pq().PQfreeCancel(cancel); }
 };
 using PgCancelPtr = std::unique_ptr<PGcancel, PgCancelDeleter>;
 
@@ -85,7 +116,7 @@ constexpr int kMaxCancelsInFlight = 4;
 std::atomic<int> cancels_in_flight{0};
 
 void CancelInBackground(PGconn* conn) {
-  PgCancelPtr cancel(PQgetCancel(conn));
+  PgCancelPtr cancel(Pq().PQgetCancel(conn));
   if (!cancel) return;
   if (cancels_in_flight.fetch_add(1) >= kMaxCancelsInFlight) {
     cancels_in_flight.fetch_sub(1);
@@ -94,7 +125,7 @@ void CancelInBackground(PGconn* conn) {
   try {
     std::thread([cancel = std::move(cancel)] {
       char error[256];
-      PQcancel(cancel.get(), error, sizeof(error));
+      Pq().PQcancel(cancel.get(), error, sizeof(error));
       cancels_in_flight.fetch_sub(1);
     }).detach();
   } catch (const std::system_error&) {
@@ -108,18 +139,18 @@ Result<PgConnPtr> Connect(const std::string& dsn, const RunDeadline& deadline) {
   // Listed before the DSN so that the DSN can override them.
   const char* const keywords[] = {"application_name", "dbname", nullptr};
   const char* const values[] = {"vitals-agent", dsn.c_str(), nullptr};
-  PgConnPtr conn(PQconnectStartParams(keywords, values, /*expand_dbname=*/1));
+  PgConnPtr conn(Pq().PQconnectStartParams(keywords, values, /*expand_dbname=*/1));
   if (!conn) return Status::Unavailable("connect: out of memory");
   auto failure = [&conn] {
-    return Status::Unavailable("connect: " + OneLine(PQerrorMessage(conn.get())));
+    return Status::Unavailable("connect: " + OneLine(Pq().PQerrorMessage(conn.get())));
   };
-  if (PQstatus(conn.get()) == CONNECTION_BAD) return failure();
+  if (Pq().PQstatus(conn.get()) == CONNECTION_BAD) return failure();
   // As the libpq manual says: start as if PQconnectPoll had asked to write.
   PostgresPollingStatusType state = PGRES_POLLING_WRITING;
   while (state != PGRES_POLLING_OK) {
     if (state == PGRES_POLLING_FAILED) return failure();
     const short events = state == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-    switch (WaitForSocket(PQsocket(conn.get()), events, deadline)) {
+    switch (WaitForSocket(Pq().PQsocket(conn.get()), events, deadline)) {
       case Wait::kReady:
         break;
       case Wait::kTimedOut:
@@ -127,28 +158,31 @@ Result<PgConnPtr> Connect(const std::string& dsn, const RunDeadline& deadline) {
       case Wait::kFailed:
         return failure();
     }
-    state = PQconnectPoll(conn.get());
+    state = Pq().PQconnectPoll(conn.get());
   }
   return conn;
 }
 
 std::string ResultError(const PGresult* result) {
-  const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
-  return OneLine(primary != nullptr ? primary : PQresultErrorMessage(result));
+  const char* primary = Pq().PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+  return OneLine(primary != nullptr ? primary : Pq().PQresultErrorMessage(result));
 }
 
 // Sends `query` and reads every result, cancelling it when the deadline
 // passes. Returns the first result, or the failure message.
 Result<PgResultPtr> RunQuery(PGconn* conn, const std::string& query, const RunDeadline& deadline) {
-  auto failure = [conn] { return Status::Unavailable("query: " + OneLine(PQerrorMessage(conn))); };
-  if (PQsetnonblocking(conn, 1) != 0 || PQsendQuery(conn, query.c_str()) == 0) return failure();
+  auto failure = [conn] {
+    return Status::Unavailable("query: " + OneLine(Pq().PQerrorMessage(conn)));
+  };
+  if (Pq().PQsetnonblocking(conn, 1) != 0 || Pq().PQsendQuery(conn, query.c_str()) == 0)
+    return failure();
   // A long query may not fit the socket buffer; the server may answer (with
   // an error) before reading all of it, so input is consumed meanwhile.
   while (true) {
-    const int flushed = PQflush(conn);
+    const int flushed = Pq().PQflush(conn);
     if (flushed == 0) break;
     if (flushed < 0) return failure();
-    switch (WaitForSocket(PQsocket(conn), POLLIN | POLLOUT, deadline)) {
+    switch (WaitForSocket(Pq().PQsocket(conn), POLLIN | POLLOUT, deadline)) {
       case Wait::kReady:
         break;
       case Wait::kTimedOut:
@@ -156,12 +190,12 @@ Result<PgResultPtr> RunQuery(PGconn* conn, const std::string& query, const RunDe
       case Wait::kFailed:
         return failure();
     }
-    if (PQconsumeInput(conn) == 0) return failure();
+    if (Pq().PQconsumeInput(conn) == 0) return failure();
   }
   PgResultPtr first;
   while (true) {
-    while (PQisBusy(conn)) {
-      switch (WaitForSocket(PQsocket(conn), POLLIN, deadline)) {
+    while (Pq().PQisBusy(conn)) {
+      switch (WaitForSocket(Pq().PQsocket(conn), POLLIN, deadline)) {
         case Wait::kReady:
           break;
         case Wait::kTimedOut:
@@ -170,11 +204,11 @@ Result<PgResultPtr> RunQuery(PGconn* conn, const std::string& query, const RunDe
         case Wait::kFailed:
           return failure();
       }
-      if (PQconsumeInput(conn) == 0) return failure();
+      if (Pq().PQconsumeInput(conn) == 0) return failure();
     }
-    PgResultPtr result(PQgetResult(conn));
+    PgResultPtr result(Pq().PQgetResult(conn));
     if (!result) break;
-    switch (PQresultStatus(result.get())) {
+    switch (Pq().PQresultStatus(result.get())) {
       case PGRES_FATAL_ERROR:
         return Status::Unavailable("query: " + ResultError(result.get()));
       case PGRES_COPY_IN:
@@ -193,11 +227,12 @@ Result<PgResultPtr> RunQuery(PGconn* conn, const std::string& query, const RunDe
 
 // "" when the first column of the first row of `result` is `expect`, else why not.
 std::string CompareFirstValue(const PGresult* result, const std::string& expect) {
-  if (PQntuples(result) == 0 || PQnfields(result) == 0) {
+  if (Pq().PQntuples(result) == 0 || Pq().PQnfields(result) == 0) {
     return "query returned no rows, expected " + QuoteForMessage(expect);
   }
-  if (PQgetisnull(result, 0, 0)) return "query returned NULL, expected " + QuoteForMessage(expect);
-  const std::string_view value(PQgetvalue(result, 0, 0), PQgetlength(result, 0, 0));
+  if (Pq().PQgetisnull(result, 0, 0))
+    return "query returned NULL, expected " + QuoteForMessage(expect);
+  const std::string_view value(Pq().PQgetvalue(result, 0, 0), Pq().PQgetlength(result, 0, 0));
   if (value == expect) return "";
   return "query returned " + QuoteForMessage(value) + ", expected " + QuoteForMessage(expect);
 }
@@ -242,19 +277,22 @@ class PostgresCheck final : public Check {
 }  // namespace
 
 Result<std::unique_ptr<Check>> CreatePostgresCheck(const CheckSpec& spec, ConfigMap& fields) {
+  if (auto loaded = LoadLibpq(); !loaded.ok()) {
+    return fields.Error("kind", "postgres checks: " + loaded.status().message());
+  }
   ASSIGN_OR_RETURN(std::optional<std::string> dsn, ReadSecret(fields, "dsn", Presence::kRequired));
   const std::string dsn_key = fields.Has("dsn_file") ? "dsn_file" : "dsn_env";
   if (dsn->empty()) return fields.Error(dsn_key, "the connection string is empty");
   // libpq's parse errors quote parts of the string, which may be a password.
   char* parse_error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(dsn->c_str(), &parse_error);
-  PQfreemem(parse_error);
+  PQconninfoOption* options = Pq().PQconninfoParse(dsn->c_str(), &parse_error);
+  Pq().PQfreemem(parse_error);
   if (options == nullptr) {
     return fields.Error(dsn_key,
                         "not a valid libpq connection string (keyword=value pairs or a "
                         "postgresql:// URI)");
   }
-  PQconninfoFree(options);
+  Pq().PQconninfoFree(options);
 
   std::string query = "SELECT 1";
   RETURN_IF_ERROR(fields.ReadString("query", &query));

@@ -16,6 +16,7 @@
 
 #include "agent/checks/check_common.h"
 #include "agent/checks/secret.h"
+#include "agent/checks/shared_library.h"
 #include "agent/checks/tcp_check.h"
 
 namespace vitals::agent {
@@ -24,17 +25,44 @@ namespace {
 using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
 
+// The hiredis functions the check uses, loaded with the first redis check.
+// clang-format off
+#define VITALS_HIREDIS_FUNCTIONS(F)                                                   \
+  F(freeReplyObject) F(redisCommandArgv) F(redisConnectUnixWithTimeout)             \
+  F(redisConnectWithTimeout) F(redisFree) F(redisSetTimeout)
+// clang-format on
+
+struct HiredisApi {
+  VITALS_HIREDIS_FUNCTIONS(VITALS_DECLARE_FUNCTION)
+};
+
+// Loads hiredis on the first call; later calls return the same outcome.
+Result<const HiredisApi*> LoadHiredis() {
+  static const Result<HiredisApi> loaded = []() -> Result<HiredisApi> {
+    ASSIGN_OR_RETURN(SharedLibrary library, SharedLibrary::Open(kHiredisSoname));
+    HiredisApi api;
+    VITALS_HIREDIS_FUNCTIONS(VITALS_BIND_FUNCTION)
+    return api;
+  }();
+  if (!loaded.ok()) return loaded.status();
+  return &*loaded;
+}
+
+// REQUIRES: LoadHiredis succeeded, which CreateRedisCheck makes sure of
+// before any of the code below runs.
+const HiredisApi& Redis() { return **LoadHiredis(); }
+
 const MetricDesc kRedisRole{"vitals_check_redis_role", MetricType::kGauge,
                             "Replication role reported by INFO replication, in the role label; "
                             "always 1."};
 
 struct RedisContextDeleter {
-  void operator()(redisContext* context) const { redisFree(context); }
+  void operator()(redisContext* context) const { Redis().redisFree(context); }
 };
 using RedisContextPtr = std::unique_ptr<redisContext, RedisContextDeleter>;
 
 struct RedisReplyDeleter {
-  void operator()(redisReply* reply) const { freeReplyObject(reply); }
+  void operator()(redisReply* reply) const { Redis().freeReplyObject(reply); }
 };
 using RedisReplyPtr = std::unique_ptr<redisReply, RedisReplyDeleter>;
 
@@ -153,8 +181,8 @@ class RedisCheck final : public Check {
     if (!left) return Status::Unavailable(TimedOutDuring(deadline, "connect"));
     RedisContextPtr context(
         options_.unix_socket.empty()
-            ? redisConnectWithTimeout(options_.host.c_str(), options_.port, *left)
-            : redisConnectUnixWithTimeout(options_.unix_socket.c_str(), *left));
+            ? Redis().redisConnectWithTimeout(options_.host.c_str(), options_.port, *left)
+            : Redis().redisConnectUnixWithTimeout(options_.unix_socket.c_str(), *left));
     if (!context) return Status::Unavailable("connect to " + Where() + ": out of memory");
     if (context->err != 0) {
       if (IsTimeout(context.get(), deadline)) {
@@ -177,7 +205,7 @@ class RedisCheck final : public Check {
                                        const std::vector<std::string>& args) {
     const std::optional<timeval> left = TimeLeft(deadline);
     if (!left) return Status::Unavailable(TimedOutDuring(deadline, what));
-    if (redisSetTimeout(c, *left) != REDIS_OK) {
+    if (Redis().redisSetTimeout(c, *left) != REDIS_OK) {
       return Status::Unavailable(std::string(what) + ": " + c->errstr);
     }
     std::vector<const char*> argv;
@@ -187,7 +215,7 @@ class RedisCheck final : public Check {
       argv_len.push_back(arg.size());
     }
     RedisReplyPtr reply(static_cast<redisReply*>(
-        redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), argv_len.data())));
+        Redis().redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), argv_len.data())));
     if (!reply) {
       if (IsTimeout(c, deadline)) return Status::Unavailable(TimedOutDuring(deadline, what));
       return Status::Unavailable(std::string(what) + ": " + c->errstr);
@@ -216,6 +244,9 @@ class RedisCheck final : public Check {
 }  // namespace
 
 Result<std::unique_ptr<Check>> CreateRedisCheck(const CheckSpec& spec, ConfigMap& fields) {
+  if (auto loaded = LoadHiredis(); !loaded.ok()) {
+    return fields.Error("kind", "redis checks: " + loaded.status().message());
+  }
   RedisCheck::Options options;
   std::string address;
   RETURN_IF_ERROR(fields.ReadString("address", &address));
