@@ -93,7 +93,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentSetup setup, const Clock& cloc
   RETURN_IF_ERROR(agent->AddClients(services));
   if (!setup.checks.empty()) {
     CheckSchedulerOptions options;
-    options.on_result = [raw = agent.get()] { raw->Wake(); };
+    options.on_drain_due = [raw = agent.get()] { raw->Wake(); };
     agent->checks_ = std::make_unique<CheckScheduler>(std::move(setup.checks), clock, options);
   }
   return agent;
@@ -205,18 +205,22 @@ void Agent::AddSelfMetrics(double collect_seconds, SampleSet* set) const {
 
 void Agent::SpoolRound() {
   SampleSet set = CollectOnce();
-  wire::Batch batch;
-  wirecodec::EncodeSamples(set, &batch);
-  SpoolBatch(std::move(batch));
+  std::vector<wire::CheckResult> results;
+  if (checks_) checks_->Drain(&set, &results);
+  SpoolBatch(set, &results);
 }
 
 void Agent::SpoolCheckResults() {
   SampleSet set(clock_.NowMillis());
   std::vector<wire::CheckResult> results;
   if (checks_->Drain(&set, &results) == 0) return;
+  SpoolBatch(set, &results);
+}
+
+void Agent::SpoolBatch(const SampleSet& set, std::vector<wire::CheckResult>* results) {
   wire::Batch batch;
   wirecodec::EncodeSamples(set, &batch);
-  for (wire::CheckResult& r : results) *batch.add_checks() = std::move(r);
+  for (wire::CheckResult& r : *results) *batch.add_checks() = std::move(r);
   SpoolBatch(std::move(batch));
 }
 
@@ -234,8 +238,9 @@ void Agent::SpoolBatch(wire::Batch batch) {
 }
 
 void Agent::PollClients(std::chrono::milliseconds wait) {
-  for (size_t i = 0; i + 1 < clients_.size(); ++i) clients_[i]->Poll(std::chrono::milliseconds(0));
-  clients_.back()->Poll(wait, wake_fd_);
+  std::vector<CollectorClient*> clients;
+  for (const auto& client : clients_) clients.push_back(client.get());
+  CollectorClient::PollAll(clients, wait, wake_fd_);
 }
 
 void Agent::Run() {
@@ -248,23 +253,28 @@ void Agent::Run() {
   if (checks_) checks_->Start();
   int64_t next_round = clock_.NowMillis();
   while (!stop_) {
-    if (checks_) SpoolCheckResults();
+    // Check results go out with the round, or before it when they are due
+    // (a status changed, or a result would wait longer than its interval).
+    if (checks_ && clock_.NowMillis() >= checks_->DrainDeadlineMillis()) SpoolCheckResults();
+    const int64_t interval = config_.interval.count();
     int64_t now = clock_.NowMillis();
     if (now >= next_round) {
       SpoolRound();
       // Keep the schedule; skip rounds that were missed rather than bunching up.
-      next_round += config_.interval.count();
-      if (next_round <= now) next_round = now + config_.interval.count();
+      next_round += interval;
+      if (next_round <= now) next_round = now + interval;
     }
-    // Sleep until the next round or the next thing a client must do; replies,
-    // Stop() and finished checks wake us earlier. The cap bounds how late a
-    // connection event is noticed. With two collectors, the first one's
-    // replies wait for the next wake-up, hence a shorter cap.
+    // The wall clock was set back: do not wait out the difference.
+    if (next_round - now > interval) next_round = now + interval;
+    // Sleep until the next round, the check results' deadline or the next
+    // thing a client must do; replies, connection events, Stop() and check
+    // results due sooner wake us earlier. So with checks on the round's
+    // interval an idle agent wakes about twice per round: for the round and
+    // for its acknowledgement.
     int64_t wake_at = next_round;
+    if (checks_) wake_at = std::min(wake_at, checks_->DrainDeadlineMillis());
     for (const auto& client : clients_) wake_at = std::min(wake_at, client->NextWakeMillis());
-    const int64_t cap = clients_.size() > 1 ? 50 : 250;
-    int64_t wait = std::clamp<int64_t>(wake_at - clock_.NowMillis(), 0, cap);
-    PollClients(std::chrono::milliseconds(wait));
+    PollClients(std::chrono::milliseconds(std::max<int64_t>(wake_at - clock_.NowMillis(), 0)));
   }
   if (checks_) {
     checks_->Stop();

@@ -38,11 +38,15 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path);
 std::vector<std::string> EnforcedServices(const AgentSetup& setup);
 
 // The agent's main loop: every `interval`, measure the host, put the samples
-// (plus the agent's own vitals_agent_* metrics) into one batch, spool it to
+// (plus the agent's own vitals_agent_* metrics and the dependency checks'
+// results that finished since the last round) into one batch, spool it to
 // disk, and offer it to each configured collector. Dependency checks run on
-// their own schedule on worker threads; their results are spooled and sent as
-// soon as they finish (within one 50 ms poll), not at the next host round. A
-// batch leaves the spool once every collector acknowledged it. Modes the
+// their own schedule on worker threads. A result whose status differs from
+// its check's previous run (and each check's first result) is spooled and
+// sent as soon as it finishes (within milliseconds), in a batch of its own;
+// other results go with the next round, or one check interval after they
+// finished if that comes first (CheckScheduler::DrainDeadlineMillis). A batch
+// leaves the spool once every collector acknowledged it. Modes the
 // collectors push are put into effect by a ModeEnforcer (mode files and the
 // on_mode_change hook), and each round reports the versions of the services
 // that have version_file or version_command. Run() blocks; Stop() may be
@@ -81,6 +85,7 @@ class Agent {
   void OnDelivered(size_t client, uint64_t seq);
   void SpoolRound();
   void SpoolCheckResults();
+  void SpoolBatch(const SampleSet& set, std::vector<wire::CheckResult>* results);
   void SpoolBatch(wire::Batch batch);
   void PollClients(std::chrono::milliseconds wait);
   void AddSelfMetrics(double collect_seconds, SampleSet* set) const;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 
 #include "common/host_name.h"
 #include "common/version.h"
@@ -17,33 +18,69 @@ uint64_t NextMonitorId() {
   return next++;
 }
 
+void AppendVarint(uint64_t value, std::string* out) {
+  while (value >= 0x80) {
+    out->push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out->push_back(static_cast<char>(value));
+}
+
+// The encoded Envelope carrying the batch encoded as `batch`. Protobuf
+// encodes an embedded message as its field's tag, its length and its bytes,
+// so the spooled bytes are wrapped as they are, without decoding them.
+std::string EnvelopeOfBatch(const std::string& batch) {
+  constexpr uint32_t kLengthDelimited = 2;
+  std::string out = wirecodec::NewEnvelope().SerializeAsString();
+  AppendVarint((wire::Envelope::kBatchFieldNumber << 3) | kLengthDelimited, &out);
+  AppendVarint(batch.size(), &out);
+  out += batch;
+  return out;
+}
+
 }  // namespace
 
-// Reports connection changes so the client says Hello as soon as a collector
-// is reachable, instead of waiting out its retry back-off.
-class CollectorClient::ConnectionMonitor final : public zmq::monitor_t {
+// The DEALER's connection events, from libzmq's socket monitor, read from an
+// inproc PAIR socket that Poll waits on together with the DEALER: the client
+// says Hello as soon as a collector is reachable, without waking up
+// periodically to look.
+class CollectorClient::ConnectionMonitor {
  public:
-  explicit ConnectionMonitor(CollectorClient& client) : client_(client) {}
-  void on_event_handshake_succeeded(const zmq_event_t&, const char*) override {
-    client_.OnConnected();
+  // Starts monitoring `socket` for `events` over `endpoint` (inproc://).
+  // Throws zmq::error_t.
+  ConnectionMonitor(zmq::context_t& context, zmq::socket_t& socket, const std::string& endpoint,
+                    int events)
+      : monitored_(socket.handle()) {
+    if (zmq_socket_monitor(monitored_, endpoint.c_str(), events) != 0) throw zmq::error_t();
+    pair_ = zmq::socket_t(context, zmq::socket_type::pair);
+    pair_.connect(endpoint);
   }
-  void on_event_disconnected(const zmq_event_t&, const char*) override {
-    client_.OnDisconnected();
-  }
-  void on_event_handshake_failed_auth(const zmq_event_t&, const char* addr) override {
-    LOG_ERROR << "collector " << addr
-              << " refused this agent's key (CURVE authentication failed); is its public key "
-                 "in the collector's allowed_agents_dir?";
-    client_.OnHandshakeRefused();
-  }
-  void on_event_handshake_failed_protocol(const zmq_event_t&, const char* addr) override {
-    LOG_ERROR << "handshake with collector " << addr
-              << " failed (do both sides agree on CURVE being on?)";
-    client_.OnHandshakeRefused();
+  ~ConnectionMonitor() { zmq_socket_monitor(monitored_, nullptr, 0); }
+  ConnectionMonitor(const ConnectionMonitor&) = delete;
+  ConnectionMonitor& operator=(const ConnectionMonitor&) = delete;
+
+  zmq::socket_t& socket() { return pair_; }
+
+  // Reads one event without waiting; false if there is none.
+  bool Read(uint16_t* event, std::string* address) {
+    zmq::message_t head;
+    zmq::message_t where;
+    try {
+      if (!pair_.recv(head, zmq::recv_flags::dontwait)) return false;
+      // The second frame follows the first at once.
+      if (!pair_.recv(where, zmq::recv_flags::none)) return false;
+    } catch (const zmq::error_t&) {
+      return false;  // The context is shutting down.
+    }
+    if (head.size() < sizeof(uint16_t)) return false;
+    std::memcpy(event, head.data(), sizeof(uint16_t));
+    *address = where.to_string();
+    return true;
   }
 
  private:
-  CollectorClient& client_;
+  void* const monitored_;  // The DEALER; outlives this monitor.
+  zmq::socket_t pair_;
 };
 
 CollectorClient::CollectorClient(const ClientOptions& options, Spool& spool, const Clock& clock,
@@ -80,11 +117,10 @@ Result<std::unique_ptr<CollectorClient>> CollectorClient::Create(const ClientOpt
       s.set(zmq::sockopt::curve_publickey, options.curve.public_key);
       s.set(zmq::sockopt::curve_secretkey, options.curve.secret_key);
     }
-    client->monitor_ = std::make_unique<ConnectionMonitor>(*client);
-    client->monitor_->init(s, "inproc://agent-monitor-" + std::to_string(client->monitor_id_),
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
+    client->monitor_ = std::make_unique<ConnectionMonitor>(
+        client->context_, s, "inproc://agent-monitor-" + std::to_string(client->monitor_id_),
+        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
     s.connect(options.endpoint);
   } catch (const zmq::error_t& e) {
     return Status::InvalidArgument("collector " + options.endpoint + ": " + e.what());
@@ -162,42 +198,86 @@ int64_t CollectorClient::NextWakeMillis() const {
   return next;
 }
 
-void CollectorClient::Poll(std::chrono::milliseconds timeout, int wake_fd) {
-  while (monitor_->check_event(0)) {
+void CollectorClient::HandleConnectionEvents() {
+  uint16_t event = 0;
+  std::string address;
+  while (monitor_->Read(&event, &address)) {
+    switch (event) {
+      case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+        OnConnected();
+        break;
+      case ZMQ_EVENT_DISCONNECTED:
+        OnDisconnected();
+        break;
+      case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        LOG_ERROR << "collector " << address
+                  << " refused this agent's key (CURVE authentication failed); is its public key "
+                     "in the collector's allowed_agents_dir?";
+        OnHandshakeRefused();
+        break;
+      case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        LOG_ERROR << "handshake with collector " << address
+                  << " failed (do both sides agree on CURVE being on?)";
+        OnHandshakeRefused();
+        break;
+      default:
+        break;
+    }
   }
-  ReconnectIfDue();
-  SendDue();
-  zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
-                             {nullptr, wake_fd, ZMQ_POLLIN, 0}};
+}
+
+void CollectorClient::HandleReplies() {
+  zmq::message_t msg;
+  while (true) {
+    try {
+      if (!socket_.recv(msg, zmq::recv_flags::dontwait)) return;
+    } catch (const zmq::error_t& e) {
+      LOG_ERROR << "receive: " << e.what();
+      return;
+    }
+    HandleReply(msg);
+  }
+}
+
+void CollectorClient::Poll(std::chrono::milliseconds timeout, int wake_fd) {
+  CollectorClient* self = this;
+  PollAll(std::span(&self, 1), timeout, wake_fd);
+}
+
+void CollectorClient::PollAll(std::span<CollectorClient* const> clients,
+                              std::chrono::milliseconds timeout, int wake_fd) {
+  std::vector<zmq::pollitem_t> items;
+  for (CollectorClient* client : clients) {
+    client->HandleConnectionEvents();
+    client->ReconnectIfDue();
+    client->SendDue();
+    items.push_back({client->socket_.handle(), 0, ZMQ_POLLIN, 0});
+    items.push_back({client->monitor_->socket().handle(), 0, ZMQ_POLLIN, 0});
+  }
+  if (wake_fd >= 0) items.push_back({nullptr, wake_fd, ZMQ_POLLIN, 0});
   try {
-    zmq::poll(items, wake_fd >= 0 ? 2 : 1, timeout);
+    zmq::poll(items, timeout);
   } catch (const zmq::error_t& e) {
     if (e.num() != EINTR) LOG_ERROR << "poll: " << e.what();
     return;
   }
-  if (wake_fd >= 0 && (items[1].revents & ZMQ_POLLIN)) {
+  if (wake_fd >= 0 && (items.back().revents & ZMQ_POLLIN)) {
     uint64_t count = 0;
     [[maybe_unused]] ssize_t n = ::read(wake_fd, &count, sizeof(count));
   }
-  while (monitor_->check_event(0)) {
+  for (size_t i = 0; i < clients.size(); ++i) {
+    CollectorClient& client = *clients[i];
+    if (items[2 * i + 1].revents & ZMQ_POLLIN) client.HandleConnectionEvents();
+    if (items[2 * i].revents & ZMQ_POLLIN) client.HandleReplies();
+    client.SendDue();
   }
-  if (items[0].revents & ZMQ_POLLIN) {
-    zmq::message_t msg;
-    while (true) {
-      try {
-        if (!socket_.recv(msg, zmq::recv_flags::dontwait)) break;
-      } catch (const zmq::error_t& e) {
-        LOG_ERROR << "receive: " << e.what();
-        break;
-      }
-      HandleReply(msg);
-    }
-  }
-  SendDue();
 }
 
 bool CollectorClient::TrySend(const wire::Envelope& envelope) {
-  std::string payload = envelope.SerializeAsString();
+  return TrySend(envelope.SerializeAsString());
+}
+
+bool CollectorClient::TrySend(const std::string& payload) {
   try {
     if (socket_.send(zmq::buffer(payload), zmq::send_flags::dontwait)) return true;
   } catch (const zmq::error_t& e) {
@@ -271,7 +351,7 @@ void CollectorClient::SendDue() {
       continue;
     }
     if (!TakeSendToken(now)) return;
-    auto batch = spool_.Read(p.seq);
+    auto batch = spool_.ReadEncoded(p.seq);
     if (!batch.ok() && batch.status().code() == Status::Code::kIOError) {
       LOG_ERROR << "spool: " << batch.status().ToString() << "; will retry";
       BackOff();
@@ -282,9 +362,7 @@ void CollectorClient::SendDue() {
       stats_.pending = pending_.size();
       continue;
     }
-    wire::Envelope env = wirecodec::NewEnvelope();
-    *env.mutable_batch() = std::move(batch).value();
-    if (!TrySend(env)) {
+    if (!TrySend(EnvelopeOfBatch(*batch))) {
       stats_.connected = false;
       BackOff();
       return;

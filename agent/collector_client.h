@@ -5,9 +5,9 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "agent/spool.h"
@@ -95,11 +95,16 @@ class CollectorClient {
   // increasing order.
   void Offer(uint64_t seq);
 
-  // Sends what is due, waits up to `timeout` (real time) for replies or for
-  // `wake_fd` (an eventfd, -1 for none) to become readable, processes replies
-  // and sends what became due. Call it in a loop; resend and back-off timing
-  // follows the injected clock.
+  // Sends what is due, waits up to `timeout` (real time) for replies,
+  // connection events or for `wake_fd` (an eventfd, -1 for none) to become
+  // readable, processes replies and events and sends what became due. Call it
+  // in a loop; resend and back-off timing follows the injected clock.
   void Poll(std::chrono::milliseconds timeout, int wake_fd = -1);
+
+  // Poll for several clients at once (an HA pair): one wait for whichever
+  // has something first, so neither waits for the other's timeout.
+  static void PollAll(std::span<CollectorClient* const> clients, std::chrono::milliseconds timeout,
+                      int wake_fd = -1);
 
   // The clock time at which the client next has something to do of its own
   // (a send, a resend, a retry); replies wake Poll earlier.
@@ -117,6 +122,8 @@ class CollectorClient {
 
   CollectorClient(const ClientOptions& options, Spool& spool, const Clock& clock,
                   DoneCallback on_done, ModesCallback on_modes);
+  void HandleConnectionEvents();
+  void HandleReplies();
   void OnConnected();
   void OnDisconnected();
   void OnHandshakeRefused();
@@ -125,6 +132,7 @@ class CollectorClient {
   void SendDue();
   bool TakeSendToken(int64_t now);
   bool TrySend(const wire::Envelope& envelope);
+  bool TrySend(const std::string& payload);
   void HandleReply(const zmq::message_t& msg);
   void Finish(uint64_t seq);
   void OnError(const wire::Error& error);

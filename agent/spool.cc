@@ -151,11 +151,15 @@ Result<uint64_t> Spool::Append(wire::Batch* batch) {
 }
 
 Result<wire::Batch> Spool::Read(uint64_t seq) {
+  ASSIGN_OR_RETURN(std::string data, ReadEncoded(seq));
+  wire::Batch batch;
+  if (!batch.ParseFromString(data)) return Status::Internal("spooled batch does not decode");
+  return batch;
+}
+
+Result<std::string> Spool::ReadEncoded(uint64_t seq) {
   if (!sizes_.contains(seq)) return Status::NotFound("batch " + std::to_string(seq) + " is not spooled");
-  if (auto cached = recent_.find(seq); cached != recent_.end()) {
-    wire::Batch batch;
-    if (batch.ParseFromString(cached->second)) return batch;
-  }
+  if (auto cached = recent_.find(seq); cached != recent_.end()) return cached->second;
   std::ifstream in(PathOf(seq), std::ios::binary);
   if (!in) {
     // Out of file descriptors, permissions...: the batch may be fine, keep it.
@@ -173,7 +177,7 @@ Result<wire::Batch> Spool::Read(uint64_t seq) {
     RETURN_IF_ERROR(Remove(seq));
     return Status::Corruption("spooled batch " + std::to_string(seq) + " is unreadable");
   }
-  return batch;
+  return data.str();
 }
 
 Status Spool::Remove(uint64_t seq) {

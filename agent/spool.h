@@ -48,6 +48,10 @@ class Spool {
   // from the spool); IOError if the file cannot be opened right now (it stays).
   Result<wire::Batch> Read(uint64_t seq);
 
+  // The same, as the batch's encoded bytes (what the wire carries), without
+  // decoding them when the batch was appended recently (it is then in memory).
+  Result<std::string> ReadEncoded(uint64_t seq);
+
   // Removes batch `seq` once acknowledged. Removing an absent seq is OK.
   Status Remove(uint64_t seq);
 

@@ -1,5 +1,7 @@
 #include "agent/checks/scheduler.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <exception>
 #include <random>
@@ -109,24 +111,36 @@ void CheckScheduler::Stop() {
     std::lock_guard lock(mu_);
     stop_requested_ = true;
   }
-  cv_.notify_all();
+  timekeeper_cv_.notify_all();
+  idle_cv_.notify_all();
   for (std::thread& worker : workers_) worker.join();
   workers_.clear();
 }
 
 void CheckScheduler::WorkerLoop() {
+  pthread_setname_np(pthread_self(), "vitals-check");  // For top -H and the benchmarks.
   std::unique_lock lock(mu_);
   while (!stop_requested_) {
-    if (queue_.empty()) {
-      cv_.wait(lock);
+    // One idle worker, the timekeeper, waits for the next due check; the
+    // others sleep until it takes that check and hands the job on. So a run
+    // wakes two threads, not every idle one.
+    if (has_timekeeper_) {
+      idle_cv_.wait(lock);
       continue;
     }
+    has_timekeeper_ = true;
+    while (!stop_requested_ && (queue_.empty() || Steady::now() < queue_.top().first)) {
+      if (queue_.empty()) {
+        timekeeper_cv_.wait(lock);
+      } else {
+        timekeeper_cv_.wait_until(lock, queue_.top().first);
+      }
+    }
+    has_timekeeper_ = false;
+    if (stop_requested_) break;
     auto [due, index] = queue_.top();
-    if (Steady::now() < due) {
-      cv_.wait_until(lock, due);
-      continue;
-    }
     queue_.pop();
+    idle_cv_.notify_one();
     lock.unlock();
 
     Entry& entry = entries_[index];
@@ -147,6 +161,7 @@ void CheckScheduler::WorkerLoop() {
     if (!IsUp(outcome.status)) ++entry.failures_total;
     finished.runs_total = entry.runs_total;
     finished.failures_total = entry.failures_total;
+    const bool status_changed = entry.runs_total == 1 || outcome.status != entry.last_status;
     if (outcome.status != entry.last_status) {
       const std::string change =
           "check " + entry.configured.spec.name + " is now " +
@@ -163,12 +178,18 @@ void CheckScheduler::WorkerLoop() {
     if (finished_.size() >= kMaxPendingResults) {
       finished_.erase(finished_.begin());  // Nobody drains; the counters keep the history.
     }
+    const int64_t drain_by =
+        finished.timestamp_ms + (status_changed ? 0 : entry.configured.spec.interval.count());
+    const bool drain_sooner = drain_by < drain_deadline_ms_;
+    drain_deadline_ms_ = std::min(drain_deadline_ms_, drain_by);
     finished_.push_back(std::move(finished));
     queue_.emplace(next_run, index);
-    cv_.notify_all();  // The new entry may be due before the one others wait for.
-    if (options_.on_result) {
+    // The timekeeper waits for the old first entry; this one may be earlier.
+    if (queue_.top().second == index) timekeeper_cv_.notify_one();
+    if (options_.on_result || (drain_sooner && options_.on_drain_due)) {
       lock.unlock();
-      options_.on_result();
+      if (drain_sooner && options_.on_drain_due) options_.on_drain_due();
+      if (options_.on_result) options_.on_result();
       lock.lock();
     }
   }
@@ -199,9 +220,15 @@ size_t CheckScheduler::Drain(SampleSet* out, std::vector<wire::CheckResult>* res
   {
     std::lock_guard lock(mu_);
     finished.swap(finished_);
+    drain_deadline_ms_ = INT64_MAX;
   }
   for (const Finished& f : finished) AppendFinished(f, out, results);
   return finished.size();
+}
+
+int64_t CheckScheduler::DrainDeadlineMillis() const {
+  std::lock_guard lock(mu_);
+  return drain_deadline_ms_;
 }
 
 void CheckScheduler::AppendFinished(const Finished& f, SampleSet* out,

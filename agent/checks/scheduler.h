@@ -32,6 +32,9 @@ struct CheckSchedulerOptions {
   // Called on a worker thread, with no lock held, each time a result becomes
   // available to Drain. Must be cheap and must not call Stop().
   std::function<void()> on_result;
+  // Called like on_result when DrainDeadlineMillis() moved earlier: a result
+  // came in that should be drained sooner than the ones already waiting.
+  std::function<void()> on_drain_due;
 };
 
 // Runs dependency checks on their intervals on a small pool of worker threads
@@ -75,6 +78,15 @@ class CheckScheduler {
   // results wait for Drain; beyond that the oldest are dropped.
   size_t Drain(SampleSet* out, std::vector<wire::CheckResult>* results);
 
+  // When the waiting results should be drained, as a time of the injected
+  // clock: when the earliest of them finished if it ended with another
+  // status than its check's previous run (or is the check's first run), and
+  // otherwise when the earliest finished plus its check's interval, so that
+  // no result waits longer than its check's own period. INT64_MAX when no
+  // result waits. (The agent sends results at this time or with its next
+  // round, whichever comes first.)
+  int64_t DrainDeadlineMillis() const;
+
   size_t worker_count() const { return worker_count_; }
   // The delay before each check's first run, in configuration order.
   const std::vector<std::chrono::milliseconds>& initial_delays() const { return initial_delays_; }
@@ -116,11 +128,14 @@ class CheckScheduler {
   std::atomic<bool> stop_requested_{false};  // Read without the lock between attempts.
   LogRateLimiter dropped_sample_log_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
+  mutable std::mutex mu_;
+  std::condition_variable timekeeper_cv_;  // The timekeeper: the queue's head changed.
+  std::condition_variable idle_cv_;        // Idle workers: a timekeeper is needed.
+  bool has_timekeeper_ = false;            // GUARDED_BY(mu_)
   bool started_ = false;                                              // GUARDED_BY(mu_)
   std::priority_queue<Due, std::vector<Due>, std::greater<>> queue_;  // GUARDED_BY(mu_)
   std::vector<Finished> finished_;                                    // GUARDED_BY(mu_)
+  int64_t drain_deadline_ms_ = INT64_MAX;                             // GUARDED_BY(mu_)
   std::vector<std::thread> workers_;                                  // Touched by Start/Stop only.
 };
 

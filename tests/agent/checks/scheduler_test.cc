@@ -120,6 +120,7 @@ class Harness {
       ++signals_;
       cv_.notify_all();
     };
+    options_.on_drain_due = [this] { ++drain_due_calls_; };
     scheduler_ = std::make_unique<CheckScheduler>(std::move(checks_), clock_, options_);
     started_ = Steady::now();
     scheduler_->Start();
@@ -140,6 +141,17 @@ class Harness {
     }
   }
 
+  // Waits until `n` results in all have come in, without draining them.
+  bool WaitForResults(int n, milliseconds timeout = 5s) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return signals_ >= n; });
+  }
+
+  int results_so_far() {
+    std::lock_guard lock(mu_);
+    return signals_;
+  }
+
   // Results of the check named `name` so far.
   std::vector<wire::CheckResult> ResultsOf(const std::string& name) const {
     std::vector<wire::CheckResult> out;
@@ -158,6 +170,7 @@ class Harness {
   std::mutex mu_;
   std::condition_variable cv_;
   int signals_ = 0;                            // GUARDED_BY(mu_)
+  std::atomic<int> drain_due_calls_{0};
   std::unique_ptr<CheckScheduler> scheduler_;  // Last: stopped before the rest goes.
 };
 
@@ -234,6 +247,75 @@ TEST(CheckSchedulerTest, LeavesOutEmptyModuleLabel) {
   ASSERT_TRUE(h.WaitFor([&] { return !h.results_.empty(); }));
   EXPECT_EQ(FormatSeries(h.samples_.samples()[0].labels),
             "vitals_check_up{check=\"db\",kind=\"tcp\",service=\"payments\"}");
+}
+
+TEST(CheckSchedulerTest, NothingToDrainHasNoDeadline) {
+  Harness h;
+  h.Add(Spec("db", 1h, 50ms), Always(CheckStatus::kOk));
+  EXPECT_EQ(h.Start().DrainDeadlineMillis(), INT64_MAX);
+}
+
+TEST(CheckSchedulerTest, FirstResultIsDueWhenItFinished) {
+  Harness h;
+  h.Add(Spec("db", 100ms, 50ms), Always(CheckStatus::kOk));
+  CheckScheduler& scheduler = h.Start();
+  ASSERT_TRUE(h.WaitForResults(1));
+  // The fake clock stands still: every run finishes at NowMillis().
+  EXPECT_EQ(scheduler.DrainDeadlineMillis(), h.clock_.NowMillis());
+}
+
+TEST(CheckSchedulerTest, RoutineResultIsDueOneIntervalAfterItFinished) {
+  Harness h;
+  h.Add(Spec("db", 100ms, 50ms), Always(CheckStatus::kOk));
+  CheckScheduler& scheduler = h.Start();
+  ASSERT_TRUE(h.WaitForResults(1));
+  scheduler.Drain(&h.samples_, &h.results_);
+  ASSERT_TRUE(h.WaitForResults(h.results_so_far() + 1));
+  EXPECT_EQ(scheduler.DrainDeadlineMillis(), h.clock_.NowMillis() + 100);
+}
+
+TEST(CheckSchedulerTest, ResultThatChangesTheStatusIsDueWhenItFinished) {
+  Harness h;
+  auto third_may_finish = std::make_shared<Notification>();
+  h.Add(Spec("db", 100ms, 50ms), [third_may_finish](int attempt, Steady::time_point) {
+    if (attempt == 3) third_may_finish->WaitFor(5s);
+    return Outcome(attempt <= 2 ? CheckStatus::kOk : CheckStatus::kCritical);
+  });
+  CheckScheduler& scheduler = h.Start();
+  ASSERT_TRUE(h.WaitForResults(2));
+  scheduler.Drain(&h.samples_, &h.results_);
+  ASSERT_EQ(h.results_.size(), 2u);
+  third_may_finish->Notify();
+  ASSERT_TRUE(h.WaitForResults(3));
+  EXPECT_EQ(scheduler.DrainDeadlineMillis(), h.clock_.NowMillis());
+}
+
+TEST(CheckSchedulerTest, DrainingClearsTheDeadline) {
+  Harness h;
+  auto second_may_finish = std::make_shared<Notification>();
+  h.Add(Spec("db", 100ms, 50ms), [second_may_finish](int attempt, Steady::time_point) {
+    if (attempt == 2) second_may_finish->WaitFor(5s);
+    return Outcome(CheckStatus::kOk);
+  });
+  CheckScheduler& scheduler = h.Start();
+  ASSERT_TRUE(h.WaitForResults(1));
+  scheduler.Drain(&h.samples_, &h.results_);
+  EXPECT_EQ(scheduler.DrainDeadlineMillis(), INT64_MAX);
+  second_may_finish->Notify();
+}
+
+TEST(CheckSchedulerTest, TellsOnlyWhenTheDeadlineMovesEarlier) {
+  Harness h;
+  h.Add(Spec("db", 100ms, 50ms), Always(CheckStatus::kOk));
+  CheckScheduler& scheduler = h.Start();
+  ASSERT_TRUE(h.WaitForResults(1));
+  EXPECT_EQ(h.drain_due_calls_, 1);
+  scheduler.Drain(&h.samples_, &h.results_);
+  const int drained = h.results_so_far();
+  // Three routine results: the first sets the deadline, the others are due
+  // no sooner.
+  ASSERT_TRUE(h.WaitForResults(drained + 3));
+  EXPECT_EQ(h.drain_due_calls_, 2);
 }
 
 TEST(CheckSchedulerTest, WarningCountsAsUpAndCriticalAsFailure) {
