@@ -1,7 +1,5 @@
 #include "agent/host_kernel_stats.h"
 
-#include <re2/re2.h>
-
 #include <algorithm>
 #include <array>
 #include <optional>
@@ -174,11 +172,43 @@ struct TimexDescs {
       Gauge("node_timex_tai_offset_seconds", "International Atomic Time (TAI) offset.");
 };
 
+// node_exporter's default vmstat fields, ^(oom_kill|pgpg|pswp|pg.*fault).*,
+// spelled out: this runs for every line of every round.
+bool IsReportedVmstatField(std::string_view field) {
+  return field.starts_with("oom_kill") || field.starts_with("pgpg") || field.starts_with("pswp") ||
+         (field.starts_with("pg") && field.find("fault", 2) != std::string_view::npos);
+}
+
 }  // namespace
 
 bool IsIgnoredDisk(std::string_view device) {
-  static const re2::RE2 kDeviceExclude(R"(^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$)");
-  return re2::RE2::PartialMatch(device, kDeviceExclude);
+  // node_exporter's ^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$, spelled
+  // out: this runs for every line of every round.
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  // Strips a run of at least one digit from the front of *s.
+  auto digits = [&](std::string_view* s) {
+    const size_t n = std::find_if_not(s->begin(), s->end(), is_digit) - s->begin();
+    s->remove_prefix(n);
+    return n > 0;
+  };
+  auto only_digits = [&](std::string_view s) { return digits(&s) && s.empty(); };
+  for (std::string_view prefix : {"ram", "loop", "fd"}) {
+    if (device.starts_with(prefix) && only_digits(device.substr(prefix.size()))) return true;
+  }
+  for (std::string_view prefix : {"hd", "sd", "vd", "xvd"}) {
+    if (!device.starts_with(prefix)) continue;
+    std::string_view rest = device.substr(prefix.size());
+    if (!rest.empty() && rest[0] >= 'a' && rest[0] <= 'z' && only_digits(rest.substr(1))) {
+      return true;
+    }
+  }
+  std::string_view rest = device;
+  if (!rest.starts_with("nvme")) return false;
+  rest.remove_prefix(4);
+  if (!digits(&rest) || !rest.starts_with('n')) return false;
+  rest.remove_prefix(1);
+  if (!digits(&rest) || !rest.starts_with('p')) return false;
+  return only_digits(rest.substr(1));
 }
 
 Status ParseDiskstats(std::string_view text, SampleSet* out) {
@@ -195,14 +225,13 @@ Status ParseDiskstats(std::string_view text, SampleSet* out) {
 }
 
 Status ParseVmstat(std::string_view text, SampleSet* out) {
-  static const re2::RE2 kFieldsInclude("^(oom_kill|pgpg|pswp|pg.*fault).*");
   return AllOrNothing(out, [&](SampleSet* set) -> Status {
     std::vector<std::string_view> lines = Lines(text);
     for (size_t i = 0; i < lines.size(); ++i) {
       std::vector<std::string_view> fields = Fields(lines[i]);
       if (fields.empty()) continue;
       if (fields.size() != 2) return LineError(i, "expected \"field value\"", lines[i]);
-      if (!re2::RE2::PartialMatch(fields[0], kFieldsInclude)) continue;
+      if (!IsReportedVmstatField(fields[0])) continue;
       Result<double> value = ParseNumber(fields[1]);
       if (!value.ok()) return LineError(i, value.status().message(), lines[i]);
       const std::string key(fields[0]);

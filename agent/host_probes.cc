@@ -1,6 +1,5 @@
 #include "agent/host_probes.h"
 
-#include <re2/re2.h>
 #include <sys/utsname.h>
 
 #include <algorithm>
@@ -34,14 +33,28 @@ using internal::Trim;
 // for user space on every architecture node_exporter supports.
 constexpr double kUserHz = 100;
 
-// node_exporter 1.5's defaults for --collector.filesystem.mount-points-exclude
-// and --collector.filesystem.fs-types-exclude.
-constexpr char kMountPointsExclude[] =
-    "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)";
-constexpr char kFsTypesExclude[] =
-    "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|"
-    "iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|"
-    "sysfs|tracefs)$";
+// node_exporter 1.5's defaults for --collector.filesystem.mount-points-exclude,
+// ^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/),
+// and --collector.filesystem.fs-types-exclude, spelled out.
+bool IsExcludedMountPoint(std::string_view path) {
+  for (std::string_view dir : {"/dev", "/proc", "/sys"}) {
+    if (path.starts_with(dir) && (path.size() == dir.size() || path[dir.size()] == '/')) {
+      return true;
+    }
+  }
+  // ".+" and then the end or a slash: anything at all after the prefix.
+  for (std::string_view parent :
+       {"/run/credentials/", "/var/lib/docker/", "/var/lib/containers/storage/"}) {
+    if (path.starts_with(parent) && path.size() > parent.size()) return true;
+  }
+  return false;
+}
+
+constexpr std::string_view kFsTypesExclude[] = {
+    "autofs",     "binfmt_misc", "bpf",       "cgroup",   "cgroup2",   "configfs",
+    "debugfs",    "devpts",      "devtmpfs",  "fusectl",  "hugetlbfs", "iso9660",
+    "mqueue",     "nsfs",        "overlay",   "proc",     "procfs",    "pstore",
+    "rpc_pipefs", "securityfs",  "selinuxfs", "squashfs", "sysfs",     "tracefs"};
 
 // The metrics whose names are fixed, with node_exporter's help texts.
 struct NodeDescs {
@@ -346,11 +359,9 @@ Result<std::vector<MountEntry>> ParseMounts(std::string_view text) {
 }
 
 bool IsIgnoredFilesystem(const MountEntry& m) {
-  // RE2 speaks Go's regexp syntax, the one node_exporter's flags use.
-  static const re2::RE2 kMountPoints(kMountPointsExclude);
-  static const re2::RE2 kFsTypes(kFsTypesExclude);
-  return re2::RE2::PartialMatch(m.mountpoint, kMountPoints) ||
-         re2::RE2::PartialMatch(m.fstype, kFsTypes);
+  return IsExcludedMountPoint(m.mountpoint) ||
+         std::find(std::begin(kFsTypesExclude), std::end(kFsTypesExclude), m.fstype) !=
+             std::end(kFsTypesExclude);
 }
 
 std::vector<MountEntry> SelectFilesystems(std::vector<MountEntry> mounts) {

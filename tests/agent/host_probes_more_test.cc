@@ -102,7 +102,9 @@ TEST(DiskstatsParserTest, DefaultExcludeDropsRamLoopFloppyAndPartitions) {
     EXPECT_TRUE(IsIgnoredDisk(device)) << device;
   }
   for (const char* device :
-       {"sda", "vdb", "xvda", "nvme0n1", "dm-0", "md0", "zram0", "mmcblk0", "mmcblk0p1", "sr0"}) {
+       {"sda", "vdb", "xvda", "nvme0n1", "dm-0", "md0", "zram0", "mmcblk0", "mmcblk0p1", "sr0",
+        // Lookalikes the pattern does not match either.
+        "ram", "loop0a", "sdab1", "sdA1", "nvme0n1p", "nvmen1p1", "xd1"}) {
     EXPECT_FALSE(IsIgnoredDisk(device)) << device;
   }
 }
