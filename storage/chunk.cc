@@ -388,15 +388,24 @@ bool ChunkIterator::DecodeDecimal(uint32_t count) {
                 : packed_mantissas_.Decode(index_, count, mantissas))) {
     return Fail("truncated or bad value stream");
   }
+  // Locals, not members, which times_buf_ might alias as far as the compiler
+  // knows; and one check after the loop rather than a branch per sample.
+  const int64_t min_time = min_time_, max_time = max_time_;
   int64_t prev = last_t_;
-  for (uint32_t k = 0; k < count; ++k) {
-    const auto t = static_cast<int64_t>(static_cast<uint64_t>(min_time_) + times[k]);
-    if ((index_ + k == 0 ? t != min_time_ : t <= prev) || t > max_time_) {
-      return Fail("timestamp out of order or outside header's range");
-    }
+  bool ordered = true;
+  uint32_t k = 0;
+  if (index_ == 0) {  // The first is min_time exactly.
+    ordered = times[0] == 0;
+    prev = min_time;
+    times_buf_[k++] = min_time;
+  }
+  for (; k < count; ++k) {
+    const auto t = static_cast<int64_t>(static_cast<uint64_t>(min_time) + times[k]);
+    ordered &= (t > prev) & (t <= max_time);
     prev = t;
     times_buf_[k] = t;
   }
+  if (!ordered) return Fail("timestamp out of order or outside header's range");
   last_t_ = prev;
   // Division is the costliest step; whole numbers (scale 0) skip it.
   if (divisor_ == 1) {

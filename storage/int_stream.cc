@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <initializer_list>
 #include <numeric>
 
@@ -104,8 +106,8 @@ std::array<uint64_t, 4> EstimatedBits(const std::vector<uint64_t>& y, uint64_t s
   };
   std::array<uint64_t, 4> bits = {};
   if (y.size() < 3) return bits;  // Hardly matters.
-  // Sums wrap, but are exact when every |residual| < 2^54 (chunks hold fewer
-  // than 2^9 samples); past that the mean hardly matters to the estimate.
+  // Sums wrap, but are exact when the residuals are small enough for their
+  // count; past that the mean hardly matters to the estimate.
   std::array<uint64_t, 4> sums = {}, magnitudes = {};
   for (size_t i = 2; i < y.size(); ++i) {
     const std::array<uint64_t, 4> r = residuals(i);
@@ -117,7 +119,7 @@ std::array<uint64_t, 4> EstimatedBits(const std::vector<uint64_t>& y, uint64_t s
   const auto count = static_cast<int64_t>(y.size() - 2);
   std::array<uint64_t, 4> means = {};
   for (int p = 0; p < 4; ++p) {
-    if (magnitudes[p] >> 54 != 0 || count >= 512) continue;
+    if (magnitudes[p] >> (63 - BitWidth(static_cast<uint64_t>(count))) != 0) continue;
     // Rounded to nearest: residuals around a mean of 0.9 are ones, not zeros.
     const auto total = static_cast<int64_t>(sums[p]);
     const int64_t rest = total % count;
@@ -199,19 +201,27 @@ struct PrefixCode {
   uint8_t length[kMaxSymbols] = {};
   uint16_t code[kMaxSymbols] = {};  // Right-aligned.
   // For every kCodeBits-bit string, the up to 4 codes it starts with, none
-  // of them the escape: bits 0-3 their total length, 4-7 the first one's
-  // length, 8-10 how many, 11 on 5 bits each the symbols. When the string
-  // starts with the escape: its length in both length fields, count 0.
-  uint32_t decode[1 << kCodeBits] = {};
+  // of them the escape: bytes 0-3 the symbols, byte 4 their total length,
+  // byte 5 the first one's length, byte 6 how many. When the string starts
+  // with the escape: its length in both length bytes, count 0.
+  uint64_t decode[1 << kCodeBits] = {};
   constexpr uint8_t escape() const { return static_cast<uint8_t>(num_symbols - 1); }
 };
 
+// The fields of PrefixCode::decode's entries.
 struct DecodeEntry {
   static constexpr int kMaxCount = 4;
-  static constexpr int total_length(uint32_t e) { return static_cast<int>(e & 15); }
-  static constexpr int first_length(uint32_t e) { return static_cast<int>(e >> 4 & 15); }
-  static constexpr int count(uint32_t e) { return static_cast<int>(e >> 8 & 7); }
-  static constexpr uint64_t symbol(uint32_t e, int i) { return e >> (11 + 5 * i) & 31; }
+  static constexpr uint64_t Make(const uint8_t (&symbols)[kMaxCount], int total_length,
+                                 int first_length, int count) {
+    uint64_t e = 0;
+    for (int i = 0; i < kMaxCount; ++i) e |= uint64_t{symbols[i]} << (8 * i);
+    return e | static_cast<uint64_t>(total_length) << 32 |
+           static_cast<uint64_t>(first_length) << 40 | static_cast<uint64_t>(count) << 48;
+  }
+  static constexpr int total_length(uint64_t e) { return static_cast<int>(e >> 32 & 0xff); }
+  static constexpr int first_length(uint64_t e) { return static_cast<int>(e >> 40 & 0xff); }
+  static constexpr int count(uint64_t e) { return static_cast<int>(e >> 48 & 0xff); }
+  static constexpr uint8_t symbol(uint64_t e, int i) { return static_cast<uint8_t>(e >> (8 * i)); }
 };
 
 constexpr PrefixCode MakePrefixCode(std::initializer_list<uint8_t> lengths) {
@@ -234,28 +244,25 @@ constexpr PrefixCode MakePrefixCode(std::initializer_list<uint8_t> lengths) {
   }
   if (next != 1u << kCodeBits) return PrefixCode{};  // Incomplete: IsComplete fails.
   for (uint32_t bits = 0; bits < (1u << kCodeBits); ++bits) {
-    uint32_t entry = 0;
+    uint8_t symbols[DecodeEntry::kMaxCount] = {};
     int used = 0, count = 0;
     while (count < DecodeEntry::kMaxCount) {
       // The next code starts `used` bits in; the bits after the string read as zeros.
       const uint32_t window = (bits << used) & ((1u << kCodeBits) - 1);
       const int length = first_length[window];
       if (used + length > kCodeBits || first[window] == c.escape()) break;
-      entry |= uint32_t{first[window]} << (11 + 5 * count);
+      symbols[count++] = first[window];
       used += length;
-      ++count;
     }
     if (count == 0) used = first_length[bits];  // An escape.
-    entry |= static_cast<uint32_t>(used) | static_cast<uint32_t>(first_length[bits]) << 4 |
-             static_cast<uint32_t>(count) << 8;
-    c.decode[bits] = entry;
+    c.decode[bits] = DecodeEntry::Make(symbols, used, first_length[bits], count);
   }
   return c;
 }
 
 // Every kCodeBits-bit string starts with a code: no invalid codes to check for.
 constexpr bool IsComplete(const PrefixCode& c) {
-  for (uint32_t entry : c.decode) {
+  for (uint64_t entry : c.decode) {
     if (DecodeEntry::first_length(entry) == 0) return false;
   }
   return c.num_symbols > 0;
@@ -333,17 +340,20 @@ BlockCode CheapestCode(const uint64_t* z, size_t n, uint64_t* bits) {
   BlockCode best{kUniform, static_cast<uint8_t>(BitWidth(max))};
   *bits = n * best.shift;
   if (max == 0 || sum_overflows) return best;
-  // Each shape's best shift is next to log2 of the mean z (leaving out the
-  // largest, which may be an outlier): one below or equal for the normal
-  // shapes, equal or one above for kGeometric.
-  const int mean_log = BitWidth(n > 1 ? (sum - max) / (n - 1) : sum) - 1;
-  static constexpr struct {
-    uint8_t shape;
-    int offset;
-  } kCandidates[] = {{kNarrow, -1}, {kNarrow, 0},    {kWide, -1},
-                     {kWide, 0},    {kGeometric, 0}, {kGeometric, 1}};
-  for (const auto& [shape, offset] : kCandidates) {
-    const BlockCode code{shape, static_cast<uint8_t>(std::clamp(mean_log + offset, 0, 63))};
+  // Candidates from the mean z, leaving out the largest (which may be an
+  // outlier). Normal residuals with standard deviation s have a mean z of
+  // about 1.6 s - 0.5: the normal shapes are tried at the shift that puts
+  // s / 2^shift in [1.05, 2.1), kNarrow's range and then kWide's; kGeometric
+  // (Rice) at the shift nearest log2(mean z * ln 2).
+  const double mean = static_cast<double>(n > 1 ? (sum - max) / (n - 1) : sum);
+  const double deviation = (mean + 0.5) / 1.6;
+  const int normal_shift =
+      std::clamp(static_cast<int>(std::floor(std::log2(deviation / 1.05))), 0, 63);
+  const int geometric_shift = std::clamp(static_cast<int>(std::log2(mean * 0.69 + 1)), 0, 63);
+  const BlockCode candidates[] = {{kNarrow, static_cast<uint8_t>(normal_shift)},
+                                  {kWide, static_cast<uint8_t>(normal_shift)},
+                                  {kGeometric, static_cast<uint8_t>(geometric_shift)}};
+  for (const BlockCode& code : candidates) {
     const uint64_t b = CodedBits(z, n, code);
     if (b < *bits) {
       *bits = b;
@@ -430,38 +440,48 @@ void WriteCodedStream(const Residuals& r, const StreamPlan& plan, BitBuffer* out
 
 // --- Decoding ---
 
-// Reads the `count` codes of a block in `code` from *in (advanced) into
-// q[0..count): several codes per table lookup, so that consecutive codes
-// depend on each other through few instructions. False if they run past
-// in->end.
-bool DecodePrefixes(BitSpan bits, Cursor* in, const PrefixCode& code, uint32_t count, uint64_t* q) {
+// An escaped q of a block: its index in the block, and q.
+struct Escape {
+  uint32_t index;
+  uint64_t q;
+};
+
+// Reads the `count` codes of a block in `code` from *in (advanced): q into
+// q[0..count) (which has room for 3 more), except that escaped ones, too
+// large for a byte, go to escapes[0..*num_escapes) with 0 in q. Several codes
+// per table lookup, so that consecutive codes depend on each other through
+// few instructions. False if they run past in->end.
+bool DecodePrefixes(BitSpan bits, Cursor* in, const PrefixCode& code, uint32_t count, uint8_t* q,
+                    Escape* escapes, uint32_t* num_escapes) {
   uint64_t pos = in->pos;
   uint64_t word = bits.Peek(pos);             // The bits from pos on...
   int left = 64 - static_cast<int>(pos & 7);  // ...this many of them real.
   uint32_t k = 0;
+  *num_escapes = 0;
   while (k < count) {
     if (left < kCodeBits) {
       word = bits.Peek(pos);
       left = 64 - static_cast<int>(pos & 7);
     }
-    const uint32_t entry = code.decode[word >> (64 - kCodeBits)];
+    const uint64_t entry = code.decode[word >> (64 - kCodeBits)];
     const int n = DecodeEntry::count(entry);
-    if (n > 0 && count - k >= DecodeEntry::kMaxCount) [[likely]] {
-      for (int i = 0; i < DecodeEntry::kMaxCount; ++i) q[k + i] = DecodeEntry::symbol(entry, i);
-      const int length = DecodeEntry::total_length(entry);
-      k += n;
-      word <<= length;
-      left -= length;
-      pos += static_cast<uint64_t>(length);
-    } else if (n > 0) {  // Near the end: one code at a time.
-      q[k++] = DecodeEntry::symbol(entry, 0);
-      const int length = DecodeEntry::first_length(entry);
+    if (n > 0) [[likely]] {
+      // All four symbols at once; only n of them count, the rest are
+      // overwritten next (or lie past the block).
+      const auto symbols = static_cast<uint32_t>(entry);
+      std::memcpy(q + k, &symbols, 4);
+      const int length = count - k >= DecodeEntry::kMaxCount ? DecodeEntry::total_length(entry)
+                                                             : DecodeEntry::first_length(entry);
+      k += count - k >= DecodeEntry::kMaxCount ? n : 1;
       word <<= length;
       left -= length;
       pos += static_cast<uint64_t>(length);
     } else {  // The escape, then q itself.
       Cursor rest{pos + static_cast<uint64_t>(DecodeEntry::first_length(entry)), in->end};
-      if (rest.pos > rest.end || !bits.ReadLong(&rest, &q[k++])) return false;
+      Escape& escape = escapes[(*num_escapes)++];
+      if (rest.pos > rest.end || !bits.ReadLong(&rest, &escape.q)) return false;
+      escape.index = k;
+      q[k++] = 0;
       pos = rest.pos;
       left = 0;
     }
@@ -555,9 +575,10 @@ bool EntropyStreamReader::DecodeResiduals(uint32_t count, uint64_t* out) {
   // The low bits of every z, which for kUniform are all of it.
   const int shift = shift_;
   if (static_cast<uint64_t>(shift) * count > in.end - in.pos) return false;
-  const bool uniform = shape_ == kUniform;
   uint64_t z[kStreamBlock];
-  if (shift <= 56) {
+  if (shift == 0) {
+    std::fill_n(z, count, 0);
+  } else if (shift <= 56) {
     // As in DecodePrefixes: a word of bits refilled only when it runs short.
     uint64_t word = bits.Peek(in.pos);
     int left = 64 - static_cast<int>(in.pos & 7);
@@ -566,29 +587,27 @@ bool EntropyStreamReader::DecodeResiduals(uint32_t count, uint64_t* out) {
         word = bits.Peek(in.pos);
         left = 64 - static_cast<int>(in.pos & 7);
       }
-      const uint64_t low = (word >> 1) >> (63 - shift);  // Also right for shift 0.
+      z[k] = word >> (64 - shift);
       word <<= shift;
       left -= shift;
       in.pos += static_cast<uint64_t>(shift);
-      if (uniform) {
-        out[k] = center + UnZigZag(low) * factor;
-      } else {
-        z[k] = low;
-      }
     }
   } else {
-    for (uint32_t k = 0; k < count; ++k) {
-      bits.Read(&in, shift, &z[k]);  // Cannot fail: checked above.
-      if (uniform) out[k] = center + UnZigZag(z[k]) * factor;
-    }
+    for (uint32_t k = 0; k < count; ++k) bits.Read(&in, shift, &z[k]);  // Checked above.
   }
-  if (!uniform) {
+  if (shape_ != kUniform) {
     // The high bits, q.
-    uint64_t q[kStreamBlock];
-    if (!DecodePrefixes(bits, &in, kCodes[shape_], count, q)) return false;
-    for (uint32_t k = 0; k < count; ++k) {
-      out[k] = center + UnZigZag(z[k] | q[k] << shift) * factor;
-    }
+    uint8_t q[kStreamBlock + DecodeEntry::kMaxCount - 1];
+    Escape escapes[kStreamBlock];
+    uint32_t num_escapes;
+    if (!DecodePrefixes(bits, &in, kCodes[shape_], count, q, escapes, &num_escapes)) return false;
+    for (uint32_t k = 0; k < count; ++k) z[k] |= uint64_t{q[k]} << shift;
+    for (uint32_t e = 0; e < num_escapes; ++e) z[escapes[e].index] |= escapes[e].q << shift;
+  }
+  if (factor == 1) {
+    for (uint32_t k = 0; k < count; ++k) out[k] = center + UnZigZag(z[k]);
+  } else {
+    for (uint32_t k = 0; k < count; ++k) out[k] = center + UnZigZag(z[k]) * factor;
   }
   in_ = in;
   return true;
