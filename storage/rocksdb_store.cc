@@ -27,6 +27,10 @@ constexpr char kMetadataCf[] = "metadata";
 constexpr char kHeadCf[] = "head";
 constexpr std::string_view kPartitionPrefix = "chunks_";
 constexpr char kLayoutKey[] = "layout";
+// In the default family: the write-ahead log holds no record below this
+// sequence number (written with each trim), so that numbering continues
+// after a restart even when the trim emptied the log.
+constexpr char kLogTrimmedKey[] = "log_trimmed_before";
 // Partitions below this index (8 bytes, ordered) were dropped by retention.
 constexpr char kDroppedBeforeKey[] = "dropped_before";
 constexpr int kLayoutVersion = 2;
@@ -211,6 +215,12 @@ RocksDbStore::~RocksDbStore() {
   }
   bg_cv_.notify_all();
   if (background_.joinable()) background_.join();
+  if (options_.persist_head_on_close) {
+    if (Status st = PersistHead(); !st.ok()) {
+      LOG_WARN << "storage: writing the head on close: " << st.ToString()
+               << " (the write-ahead log still holds it)";
+    }
+  }
   partitions_.clear();
   for (auto* cf : {default_cf_, series_cf_, series_meta_cf_, metadata_cf_, head_cf_}) {
     if (cf != nullptr) db_->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
@@ -382,6 +392,22 @@ Status RocksDbStore::ReplayLog() {
     last_seq_ = seq;
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "replaying the write-ahead log"));
+  // Sequence numbers must keep rising across restarts: a reused one would
+  // fall under the trim's range deletion and below the series' persisted
+  // sequence, and its samples would be lost on the next replay.
+  uint64_t trimmed_before = 0;
+  std::string marker;
+  if (db_->Get(rocksdb::ReadOptions(), default_cf_, kLogTrimmedKey, &marker).ok()) {
+    if (marker.size() != 8) {
+      return Status::Corruption("storage " + options_.path + ": record " + kLogTrimmedKey +
+                                " is damaged");
+    }
+    trimmed_before = GetBigEndian64(marker.data());
+  }
+  index_.ForEach([&](const MemSeries& s) {  // Stores written before the marker existed.
+    trimmed_before = std::max(trimmed_before, s.persisted_through_seq);
+  });
+  if (trimmed_before > 0) last_seq_ = std::max(last_seq_, trimmed_before - 1);
   if (first) log_trimmed_before_ = last_seq_ + 1;
   if (replayed > 0) LOG_INFO << "storage: replayed " << replayed << " samples from the write-ahead log";
   return Status::Ok();
@@ -754,7 +780,23 @@ void RocksDbStore::FoldOutOfOrder(MemSeries& series) {
   series.out_of_order.shrink_to_fit();
 }
 
-Status RocksDbStore::Maintain() {
+Status RocksDbStore::Maintain() { return MaintainImpl(/*close_open_chunks=*/false); }
+
+Status RocksDbStore::PersistHead() {
+  const auto started = std::chrono::steady_clock::now();
+  const uint64_t samples = head_samples_.load();
+  RETURN_IF_ERROR(MaintainImpl(/*close_open_chunks=*/true));
+  RETURN_IF_ERROR(FromRocks(db_->CompactRange(rocksdb::CompactRangeOptions(), head_cf_, nullptr,
+                                              nullptr),
+                            "compacting the write-ahead log"));
+  LOG_INFO << "storage: wrote the head to chunks on close in "
+           << std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - started).count()
+           << " ms (about " << samples << " samples as of the last maintenance)";
+  return Status::Ok();
+}
+
+Status RocksDbStore::MaintainImpl(bool close_open_chunks) {
   std::lock_guard maintain_lock(maintain_mu_);
   std::vector<FlushItem> items;
   {
@@ -768,7 +810,9 @@ Status RocksDbStore::Maintain() {
     index_.ForEach([&](MemSeries& s) {
       if (!s.HasHeadData()) return;
       std::lock_guard lock(head_locks_.For(s.id));
-      if (s.open.num_samples() > 0 && s.open.min_time() < cutoff) CloseOpenChunk(s);
+      if (s.open.num_samples() > 0 && (close_open_chunks || s.open.min_time() < cutoff)) {
+        CloseOpenChunk(s);
+      }
       if (!s.out_of_order.empty()) FoldOutOfOrder(s);
       if (s.open.num_samples() > 0) min_head = std::min(min_head, s.open.min_time());
       head_samples += s.HeadSamples();
@@ -808,6 +852,8 @@ Status RocksDbStore::Maintain() {
     if (keep_from > log_trimmed_before_) {
       rocksdb::WriteBatch trim;
       RETURN_IF_ERROR(FromRocks(trim.DeleteRange(head_cf_, BigEndianKey(0), BigEndianKey(keep_from)),
+                                "trimming the write-ahead log"));
+      RETURN_IF_ERROR(FromRocks(trim.Put(default_cf_, kLogTrimmedKey, BigEndianKey(keep_from)),
                                 "trimming the write-ahead log"));
       RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &trim),
                                 "trimming the write-ahead log"));

@@ -131,6 +131,11 @@ class RocksDbStore final : public Store {
   void CloseOpenChunk(MemSeries& series);
   void FoldOutOfOrder(MemSeries& series);
   Status WriteFlushItems(std::vector<FlushItem>& items);
+  // Maintain, and with `close_open_chunks` first closes every open head
+  // chunk (on close: Options::persist_head_on_close).
+  Status MaintainImpl(bool close_open_chunks);
+  // Writes the whole head to chunks and compacts the emptied log away.
+  Status PersistHead();
   Status ApplyRetention();
   void BackgroundLoop();
 

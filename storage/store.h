@@ -65,6 +65,10 @@ struct Options {
   // write-ahead log and applies retention. Tests call Maintain() instead.
   std::chrono::milliseconds maintenance_interval{std::chrono::seconds(10)};
   bool background_maintenance = true;
+  // On close, cut every open head chunk and write it to its partition, so
+  // the next Open replays no write-ahead log (a faster restart) and the data
+  // sits compressed in chunks. A crash skips this; the log covers it.
+  bool persist_head_on_close = true;
   // RocksDB block cache for chunk and index reads.
   uint64_t block_cache_bytes = 64ull << 20;
 };

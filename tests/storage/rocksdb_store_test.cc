@@ -58,6 +58,9 @@ class StoreTest : public ::testing::Test {
     options.path = (dir_ / "db").string();
     options.background_maintenance = false;
     options.retention = std::chrono::milliseconds(0);
+    // Reopen replays the write-ahead log; PersistHeadStoreTest covers the
+    // default, which writes the head to chunks on close.
+    options.persist_head_on_close = false;
     return options;
   }
 
@@ -526,6 +529,49 @@ TEST_F(SmallChunkStoreTest, SamplesSpanningManyChunksAndPartitionsReadBackInOrde
   Reopen();
   EXPECT_EQ(Range("x"), want);
   EXPECT_EQ(Range("x", 100000, 120000), "x 105000=15 112000=16 119000=17\n");
+}
+
+// The default: closing writes the head to chunks and empties the log.
+class PersistHeadStoreTest : public StoreTest {
+ protected:
+  Options StoreOptions() const override {
+    Options options = StoreTest::StoreOptions();
+    options.persist_head_on_close = persist_;
+    options.out_of_order_window = std::chrono::seconds(10);
+    return options;
+  }
+  bool persist_ = true;  // false: the next close is like a crash, log only.
+};
+
+TEST_F(PersistHeadStoreTest, SamplesLoggedAfterARestartThatEmptiedTheLogAreReplayed) {
+  Append({MakeSample("x", {}, 1000, 1)});
+  Reopen();  // Writes the head, empties the log.
+  persist_ = false;
+  Append({MakeSample("x", {}, 2000, 2)});
+  Append({MakeSample("y", {}, 2000, 3)});
+  Reopen();  // Only the log has them.
+  EXPECT_EQ(Range("{__name__=~\"x|y\"}"), "x 1000=1 2000=2\ny 2000=3\n");
+}
+
+TEST_F(PersistHeadStoreTest, CloseWritesTheHeadSoReopenFindsItInChunks) {
+  for (int i = 0; i < 10; ++i) Append({MakeSample("x", {}, i * 1000, i)});
+  Append({MakeSample("x", {}, 8500, 85)});  // Out of order, within the window.
+  Reopen();
+  EXPECT_EQ(store_->GetStats().head_samples, 0u);
+  auto analysis = store_->Analyze(10);
+  ASSERT_TRUE(analysis.ok()) << analysis.status().ToString();
+  EXPECT_EQ(analysis->chunk_samples, 11u);
+  EXPECT_EQ(Range("x"),
+            "x 0=0 1000=1 2000=2 3000=3 4000=4 5000=5 6000=6 7000=7 8000=8 8500=85 9000=9\n");
+  // Resent samples are recognised from the chunks; new ones continue the series.
+  AppendResult again = Append({MakeSample("x", {}, 1000, 1), MakeSample("x", {}, 9000, 9),
+                               MakeSample("x", {}, 10000, 10)});
+  EXPECT_EQ(again.duplicates, 2u);
+  EXPECT_EQ(again.appended, 1u);
+  AppendResult conflict = Append({MakeSample("x", {}, 8500, 1)});
+  EXPECT_EQ(conflict.rejected_for(RejectReason::kConflict), 1u);
+  Reopen();
+  EXPECT_EQ(Range("x", 9000), "x 9000=9 10000=10\n");
 }
 
 TEST_F(SmallChunkStoreTest, HeadIsReplayedAfterRestartWithoutMaintenance) {

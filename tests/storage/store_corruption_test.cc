@@ -125,6 +125,7 @@ class StoreCorruptionTest : public ::testing::Test {
     options.retention = std::chrono::milliseconds(0);
     options.max_samples_per_chunk = 4;
     options.partition_duration = std::chrono::minutes(1);
+    options.persist_head_on_close = false;  // Keep the log: some tests damage it.
     return options;
   }
 

@@ -249,6 +249,8 @@ class Workload {
     options_.partition_duration = std::chrono::minutes(1);
     options_.out_of_order_window = std::chrono::milliseconds(workload.out_of_order_window_ms);
     options_.max_samples_per_chunk = 3 + static_cast<uint32_t>(Uniform(3));
+    // Reopening either replays the log or finds the head written as chunks.
+    options_.persist_head_on_close = Percent(50);
     const int64_t ages_ms[] = {3600 * 1000, 90 * 1000, 20 * 1000};
     options_.max_chunk_age = std::chrono::milliseconds(ages_ms[Uniform(3)]);
     clock_ = -150000 + static_cast<int64_t>(Uniform(20000));
