@@ -28,19 +28,19 @@
 //                 parsed "23.4" or "0.0123" is); written by EncodeCompact when
 //                 smaller than kGorilla. A scale byte, the byte length of the
 //                 timestamp stream, then two streams of integers, t - first t
-//                 and the mantissas. Each stream names a predictor (the
-//                 differences of order 0, 1 or 2, or y[i] - i * slope for
-//                 regular intervals), a center subtracted from the residuals
-//                 and a common factor divided out of them (4096 for bytes
-//                 counted in pages; 0 when every residual is zero, which makes
-//                 constants and steady counters nearly free). Per block of 32
-//                 samples a code follows: each residual zigzagged to z, its
-//                 low `shift` bits written as they are, and z >> shift in a
-//                 fixed prefix code shaped for normal (two widths) or
-//                 geometric residuals, with an escape for outliers, or not at
-//                 all ("uniform", e.g. ±5 ms of jitter in 4 bits). On the
-//                 benchmark fleet that is within a few tenths of a bit of the
-//                 residuals' entropy.
+//                 and the mantissas (storage/int_stream.h has their layout).
+//                 Each stream names a predictor (the differences of order 0,
+//                 1 or 2, or y[i] - i * slope for regular intervals), a center
+//                 subtracted from the residuals and a common factor divided
+//                 out of them (4096 for bytes counted in pages; 0 when every
+//                 residual is the center, which makes constants and steady
+//                 counters nearly free). Per block of 32 samples a code
+//                 follows: each residual zigzagged to z, its low `shift` bits
+//                 written as they are, and z >> shift in a fixed prefix code
+//                 shaped for normal (two widths) or geometric residuals, with
+//                 an escape for outliers, or not at all ("uniform"). On the
+//                 benchmark fleet a residual costs about half a bit more than
+//                 its entropy.
 //   kDecimal (2)  The same values as kDecimalEntropy, each stream's residuals
 //                 packed per block at the block's bit width above its minimum.
 //                 No longer written; still read.

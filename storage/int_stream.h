@@ -14,16 +14,21 @@ namespace vitals::storage::internal {
 
 inline constexpr uint32_t kStreamBlock = 32;
 
-// kDecimalEntropy. A stream is a header (2 bits predictor: the differences of
-// order 0, 1 or 2, or 3 for a grid y[i] - i * slope; the slope for a grid;
-// the first `order` differences; then, over the rest, the residuals, their
-// center and a common factor, 0 when every residual equals the center), and
-// unless the factor is 0, per block: '0' to keep the previous block's code
-// (at first kUniform with shift 0), or '1', 2 bits shape and 7 bits shift;
-// the low `shift` bits of each z = zigzag((residual - center) / factor); and
-// unless the shape is kUniform, the prefix code of each z >> shift, an escape
-// code being followed by z >> shift itself with BitBuffer::WriteLong.
-// Signed header fields are zigzagged, and written with WriteLong.
+// kDecimalEntropy. A stream of integers y[0..n) is, in order:
+//   - 2 bits predictor: 0, 1, 2 for the differences of that order, 3 for the
+//     grid y[i] - i * slope;
+//   - for the grid, the slope; for order k, the first k differences;
+//   - the center and the factor of the residuals (the rest of the
+//     differences, or the grid's distances); factor 0 means every residual
+//     is the center, and the stream ends here;
+//   - per block of kStreamBlock integers: '0' to keep the previous block's
+//     code (at first kUniform with shift 0), or '1', 2 bits shape (0 uniform,
+//     1 and 2 for normal residuals, 3 geometric) and 7 bits shift; the low
+//     `shift` bits of each z = zigzag((residual - center) / factor); and
+//     unless the shape is uniform, the prefix code of each z >> shift (tables
+//     in int_stream.cc), whose escape is followed by z >> shift itself.
+// Numbers other than codes are written with BitBuffer::WriteLong, zigzagged
+// if signed.
 
 // Appends `y` as a kDecimalEntropy stream with the predictor, center, factor
 // and block codes that make it about the smallest.
