@@ -165,6 +165,35 @@ TEST_F(EngineTest, RangeComparisonWithScalarOnEitherSideKeepsTheVectorValue) {
   }
 }
 
+// Big enough (64 series x 400 points, 400 steps) for the evaluation to be
+// shared between two threads: every series still gets its own results.
+TEST_F(EngineTest, LargeRangeFunctionEvaluationGivesEverySeriesItsOwnResult) {
+  std::vector<Sample> samples;
+  for (int series = 0; series < 64; ++series) {
+    for (int i = 0; i < 400; ++i) {
+      samples.push_back(Sample{{{"__name__", "big"}, {"s", std::to_string(series)}},
+                               kT0 + i * 15'000, static_cast<double>(series)});
+    }
+  }
+  ASSERT_TRUE(store_->Append(samples, {}).ok());
+  Engine engine;
+  auto expr = ParseExpr("sum_over_time(big[1m])");
+  auto r = engine.RangeQuery(*store_, **expr, kT0 + 60'000, kT0 + 5'985'000, std::chrono::seconds(15));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const auto& m = std::get<Matrix>(r->value);
+  ASSERT_EQ(m.size(), 64u);
+  for (const Series& s : m) {
+    const double v = std::stod(std::string(GetLabel(s.metric, "s")));
+    ASSERT_EQ(s.points.size(), 396u) << FormatSeries(s.metric);
+    for (const Point& p : s.points) ASSERT_EQ(p.v, 5 * v) << FormatSeries(s.metric) << " @ " << p.t;
+  }
+  // An error in either thread is the query's error.
+  auto bad = ParseExpr("holt_winters(big[1m], 2, 0.5)");
+  auto failed = engine.RangeQuery(*store_, **bad, kT0 + 60'000, kT0 + 5'985'000, std::chrono::seconds(15));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().message(), "invalid smoothing factor. Expected: 0 < sf < 1, got: 2.000000");
+}
+
 // The evaluator's "no implementation" error is an invariant guard: every
 // function the parser accepts is implemented, as an instant or a range function.
 TEST(EngineFunctionsTest, EveryParserFunctionHasAnImplementation) {
