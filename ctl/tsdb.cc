@@ -28,6 +28,7 @@ Result<std::unique_ptr<storage::Store>> OpenForInspection(const std::string& dir
   options.partition_duration = std::chrono::milliseconds(0);  // As the store was created.
   options.retention = std::chrono::milliseconds(0);
   options.background_maintenance = false;
+  options.persist_head_on_close = false;
   return storage::Store::Open(options);
 }
 

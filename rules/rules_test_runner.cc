@@ -178,6 +178,7 @@ class ScratchStore {
     o.sync_writes = false;
     o.background_maintenance = false;
     o.retention = Millis(0);
+    o.persist_head_on_close = false;  // Thrown away: nothing to keep.
     auto store = storage::Store::Open(o);
     if (!store.ok()) {
       std::filesystem::remove_all(tmpl);

@@ -784,7 +784,6 @@ Status RocksDbStore::Maintain() { return MaintainImpl(/*close_open_chunks=*/fals
 
 Status RocksDbStore::PersistHead() {
   const auto started = std::chrono::steady_clock::now();
-  const uint64_t samples = head_samples_.load();
   RETURN_IF_ERROR(MaintainImpl(/*close_open_chunks=*/true));
   RETURN_IF_ERROR(FromRocks(db_->CompactRange(rocksdb::CompactRangeOptions(), head_cf_, nullptr,
                                               nullptr),
@@ -792,7 +791,7 @@ Status RocksDbStore::PersistHead() {
   LOG_INFO << "storage: wrote the head to chunks on close in "
            << std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - started).count()
-           << " ms (about " << samples << " samples as of the last maintenance)";
+           << " ms";
   return Status::Ok();
 }
 

@@ -16,14 +16,16 @@ namespace vitals::testing {
 
 // Options for a store in `path` that only a test uses: no fsync (durability
 // is the storage tests' business), no background thread (a test calls
-// Maintain() when it wants maintenance) and retention 0, so that fixtures
-// with old timestamps are kept.
+// Maintain() when it wants maintenance), retention 0, so that fixtures
+// with old timestamps are kept, and no writing of the head on close (a
+// fixture spanning years would fill a partition per day).
 inline storage::Options ScratchStoreOptions(std::string path) {
   storage::Options options;
   options.path = std::move(path);
   options.sync_writes = false;
   options.background_maintenance = false;
   options.retention = std::chrono::milliseconds(0);
+  options.persist_head_on_close = false;
   return options;
 }
 
