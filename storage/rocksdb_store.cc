@@ -788,6 +788,15 @@ Status RocksDbStore::PersistHead() {
   RETURN_IF_ERROR(FromRocks(db_->CompactRange(rocksdb::CompactRangeOptions(), head_cf_, nullptr,
                                               nullptr),
                             "compacting the write-ahead log"));
+  // Every family's memtable to SST files, so RocksDB's own log files, which
+  // hold all of the above, are obsolete and deleted when the database closes.
+  std::vector<rocksdb::ColumnFamilyHandle*> families = {default_cf_, series_cf_, series_meta_cf_,
+                                                        metadata_cf_, head_cf_};
+  for (const auto& partition : PartitionsFor(std::numeric_limits<int64_t>::min(),
+                                             std::numeric_limits<int64_t>::max())) {
+    families.push_back(partition->cf);
+  }
+  RETURN_IF_ERROR(FromRocks(db_->Flush(rocksdb::FlushOptions(), families), "flushing on close"));
   LOG_INFO << "storage: wrote the head to chunks on close in "
            << std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - started).count()
