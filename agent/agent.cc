@@ -218,14 +218,22 @@ void Agent::SpoolCheckResults() {
 }
 
 void Agent::SpoolBatch(const SampleSet& set, std::vector<wire::CheckResult>* results) {
-  wire::Batch batch;
-  wirecodec::EncodeSamples(set, &batch);
-  for (wire::CheckResult& r : *results) *batch.add_checks() = std::move(r);
-  SpoolBatch(std::move(batch));
+  // The batch's many small parts (a message per series, its label
+  // references, timestamps and values, the string table) come from one
+  // arena, freed at once when the batch is on disk: a few allocations
+  // instead of thousands, and none left scattered over the heap.
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = 8 << 10;
+  options.max_block_size = 32 << 10;
+  google::protobuf::Arena arena(options);
+  auto* batch = google::protobuf::Arena::CreateMessage<wire::Batch>(&arena);
+  wirecodec::EncodeSamples(set, batch);
+  for (wire::CheckResult& r : *results) *batch->add_checks() = std::move(r);
+  SpoolBatch(batch);
 }
 
-void Agent::SpoolBatch(wire::Batch batch) {
-  auto seq = spool_->Append(&batch);
+void Agent::SpoolBatch(wire::Batch* batch) {
+  auto seq = spool_->Append(batch);
   if (!seq.ok()) {
     ++spool_errors_;
     LOG_ERROR << "spool: cannot store a batch: " << seq.status().ToString();

@@ -86,7 +86,7 @@ class Agent {
   void SpoolRound();
   void SpoolCheckResults();
   void SpoolBatch(const SampleSet& set, std::vector<wire::CheckResult>* results);
-  void SpoolBatch(wire::Batch batch);
+  void SpoolBatch(wire::Batch* batch);
   void PollClients(std::chrono::milliseconds wait);
   void AddSelfMetrics(double collect_seconds, SampleSet* set) const;
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <system_error>
@@ -29,7 +30,14 @@ std::string_view Trim(std::string_view s) {
 }
 
 std::vector<std::string_view> Fields(std::string_view s) {
+  // Counted first, so the vector is allocated once: this runs for every line
+  // of every file of every round.
+  size_t count = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    count += !IsSpace(s[i]) && (i == 0 || IsSpace(s[i - 1]));
+  }
   std::vector<std::string_view> fields;
+  fields.reserve(count);
   size_t i = 0;
   while (i < s.size()) {
     while (i < s.size() && IsSpace(s[i])) ++i;
@@ -42,6 +50,7 @@ std::vector<std::string_view> Fields(std::string_view s) {
 
 std::vector<std::string_view> Lines(std::string_view text) {
   std::vector<std::string_view> lines;
+  lines.reserve(std::count(text.begin(), text.end(), '\n') + 1);
   while (!text.empty()) {
     size_t end = text.find('\n');
     lines.push_back(text.substr(0, end));
@@ -65,8 +74,11 @@ Result<double> ParseNumber(std::string_view s) {
   return value;
 }
 
-Result<std::string> ReadFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+namespace {
+
+// Reads the file `name` relative to `dir_fd`; `path` names it in errors.
+Result<std::string> ReadWholeFile(int dir_fd, const char* name, const std::string& path) {
+  int fd = ::openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
     std::string msg = path + ": " + std::generic_category().message(err);
@@ -87,6 +99,16 @@ Result<std::string> ReadFile(const std::string& path) {
   }
   ::close(fd);
   return contents;
+}
+
+}  // namespace
+
+Result<std::string> ReadFile(const std::string& path) {
+  return ReadWholeFile(AT_FDCWD, path.c_str(), path);
+}
+
+Result<std::string> ReadFileAt(int dir_fd, const std::string& dir_path, const char* name) {
+  return ReadWholeFile(dir_fd, name, dir_path + "/" + name);
 }
 
 Status ParseFile(const std::string& path, Status (*parse)(std::string_view, SampleSet*),

@@ -46,6 +46,10 @@ Status AllOrNothing(SampleSet* out, Parse parse) {
 // NotFound if it does not exist, IOError for other failures; both name `path`.
 Result<std::string> ReadFile(const std::string& path);
 
+// The same for the file `name` in the directory open as `dir_fd` (openat(2));
+// errors name `dir_path`/`name`.
+Result<std::string> ReadFileAt(int dir_fd, const std::string& dir_path, const char* name);
+
 // Reads `path` and runs `parse` on it; errors name the file.
 Status ParseFile(const std::string& path, Status (*parse)(std::string_view, SampleSet*),
                  SampleSet* out);

@@ -1,6 +1,8 @@
 #include "agent/host_probes.h"
 
+#include <fcntl.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -471,11 +473,16 @@ Status HostProbe::CollectNetClass(SampleSet* out) const {
   if (ec) return Status::IOError(dir.string() + ": " + ec.message());
   std::sort(devices.begin(), devices.end());
   for (const std::string& device : devices) {
+    // The attributes are read relative to the device's directory, so the
+    // path through the class/net symlink is resolved once, not five times.
+    const std::string device_dir = (dir / device).string();
+    const int device_fd = ::open(device_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     // An attribute that cannot be read (duplex of lo gives EINVAL) is empty,
     // which drops its label, and an unreadable operstate counts as not up,
     // as in node_exporter.
     auto attribute = [&](const char* name) {
-      Result<std::string> text = ReadFile((dir / device / name).string());
+      if (device_fd < 0) return std::string();
+      Result<std::string> text = internal::ReadFileAt(device_fd, device_dir, name);
       return text.ok() ? std::string(Trim(*text)) : std::string();
     };
     const std::string operstate = attribute("operstate");
@@ -488,6 +495,7 @@ Status HostProbe::CollectNetClass(SampleSet* out) const {
               {"ifalias", attribute("ifalias")},
               {"operstate", operstate}},
              1);
+    if (device_fd >= 0) ::close(device_fd);
   }
   return Status::Ok();
 }

@@ -7,9 +7,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
-
-#include <CLI/CLI.hpp>
 
 #include "agent/agent.h"
 #include "common/log.h"
@@ -17,6 +16,66 @@
 #include "common/version.h"
 
 namespace {
+
+constexpr char kUsage[] =
+    "vitals-agent: measures host health and pushes it to a Vitals collector\n"
+    "\n"
+    "Usage: vitals-agent --config PATH [--log.level LEVEL]\n"
+    "\n"
+    "  --config PATH       Path to agent.yml (required)\n"
+    "  --log.level LEVEL   Override log.level: debug, info, warn, error\n"
+    "  --version           Print the version and exit\n"
+    "  -h, --help          Print this help and exit\n";
+
+struct Flags {
+  std::string config_path;
+  std::string log_level;  // Empty: log.level from the configuration.
+};
+
+// Parses the command line by hand: three flags do not justify CLI11's 100 KB
+// of code in a process whose resident size is a target (docs/performance.md).
+// Returns the exit code when the program should stop (help, version, a bad
+// flag), nullopt when it should run.
+std::optional<int> ParseFlags(int argc, char** argv, Flags* flags) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::optional<std::string_view> value;
+    if (const size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    }
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (arg == "--version") {
+      std::printf("vitals-agent %s (%s)\n", vitals::kVersion, vitals::kRevision);
+      return 0;
+    }
+    if (arg != "--config" && arg != "--log.level") {
+      std::fprintf(stderr, "unknown argument: %s\n\n%s", argv[i], kUsage);
+      return 2;
+    }
+    if (!value) {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", argv[i]);
+        return 2;
+      }
+      value = argv[++i];
+    }
+    (arg == "--config" ? flags->config_path : flags->log_level) = std::string(*value);
+  }
+  if (flags->config_path.empty()) {
+    std::fprintf(stderr, "--config is required\n\n%s", kUsage);
+    return 2;
+  }
+  if (!flags->log_level.empty() && !vitals::ParseLogLevel(flags->log_level).ok()) {
+    std::fprintf(stderr, "--log.level: expected debug, info, warn or error, got \"%s\"\n",
+                 flags->log_level.c_str());
+    return 2;
+  }
+  return std::nullopt;
+}
 
 // Applies the log level from the config unless --log.level overrides it.
 void ApplyLogLevel(const vitals::agent::AgentConfig& config, const std::string& flag) {
@@ -28,16 +87,10 @@ void ApplyLogLevel(const vitals::agent::AgentConfig& config, const std::string& 
 
 int main(int argc, char** argv) {
   vitals::BlockTerminationSignals();
-  CLI::App app{"vitals-agent: measures host health and pushes it to a Vitals collector"};
-  std::string config_path;
-  std::string log_level;
-  app.add_option("--config", config_path, "Path to agent.yml")->required();
-  app.add_option("--log.level", log_level, "Override log.level: debug, info, warn, error")
-      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
-  app.set_version_flag("--version", std::string("vitals-agent ") + vitals::kVersion + " (" +
-                                        vitals::kRevision + ")");
-  CLI11_PARSE(app, argc, argv);
-
+  Flags flags;
+  if (std::optional<int> exit_code = ParseFlags(argc, argv, &flags)) return *exit_code;
+  const std::string& config_path = flags.config_path;
+  const std::string& log_level = flags.log_level;
   auto setup = vitals::agent::LoadAgentSetup(config_path);
   if (!setup.ok()) {
     std::fprintf(stderr, "%s\n", setup.status().message().c_str());

@@ -25,15 +25,6 @@ Status Errno(const std::string& what) {
   return Status::IOError(what + ": " + std::strerror(errno));
 }
 
-Status FsyncPath(const std::string& path, int flags) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return Errno("open " + path);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return Errno("fsync " + path);
-  return Status::Ok();
-}
-
 Result<std::string> ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound("cannot open " + path);
@@ -50,8 +41,15 @@ Result<std::unique_ptr<Spool>> Spool::Open(const SpoolOptions& options) {
   std::filesystem::create_directories(options.dir, ec);
   if (ec) return Status::IOError("cannot create spool directory " + options.dir + ": " + ec.message());
   std::unique_ptr<Spool> spool(new Spool(options));
+  // Kept open to fsync the directory after each new batch file.
+  spool->dir_fd_ = ::open(options.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (spool->dir_fd_ < 0) return Errno("open " + options.dir);
   RETURN_IF_ERROR(spool->Load());
   return spool;
+}
+
+Spool::~Spool() {
+  if (dir_fd_ >= 0) ::close(dir_fd_);
 }
 
 std::string Spool::PathOf(uint64_t seq) const {
@@ -126,7 +124,7 @@ Status Spool::WriteFileAtomically(const std::string& path, const std::string& da
     ::unlink(tmp.c_str());
     return st;
   }
-  if (options_.sync) RETURN_IF_ERROR(FsyncPath(options_.dir, O_RDONLY | O_DIRECTORY));
+  if (options_.sync && ::fsync(dir_fd_) != 0) return Errno("fsync " + options_.dir);
   return Status::Ok();
 }
 

@@ -35,6 +35,7 @@ class Spool {
   // IOError if the directory cannot be created or read.
   static Result<std::unique_ptr<Spool>> Open(const SpoolOptions& options);
 
+  ~Spool();
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
 
@@ -73,6 +74,7 @@ class Spool {
   Status WriteFileAtomically(const std::string& path, const std::string& data);
 
   const SpoolOptions options_;
+  int dir_fd_ = -1;                     // The spool directory, for fsync.
   std::map<uint64_t, uint64_t> sizes_;  // seq -> file size.
   uint64_t bytes_ = 0;
   uint64_t id_ = 0;
