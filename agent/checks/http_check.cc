@@ -11,6 +11,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -171,6 +172,16 @@ std::optional<std::string> CheckJson(const std::string& body,
     }
   }
   return std::nullopt;
+}
+
+// True if the environment names a proxy that libcurl would use for an
+// http:// URL (it reads http_proxy only in lower case).
+bool ProxyConfigured() {
+  for (const char* variable : {"http_proxy", "all_proxy", "ALL_PROXY"}) {
+    const char* value = std::getenv(variable);
+    if (value != nullptr && *value != '\0') return true;
+  }
+  return false;
 }
 
 // What one request brought back, from either client.
@@ -453,8 +464,10 @@ Result<std::unique_ptr<Check>> NewHttpCheck(HttpCheckOptions options, const Cloc
       return Status::InvalidArgument("not a valid RE2 regular expression: " + regex->error());
     }
   }
-  // A redirect may lead to https://, which only libcurl speaks.
-  const bool use_curl = url.scheme == "https" || options.follow_redirects;
+  // A redirect may lead to https://, which only libcurl speaks, and so do
+  // proxies: libcurl takes them from the environment, the agent's client
+  // does not (and leaves no_proxy to libcurl).
+  const bool use_curl = url.scheme == "https" || options.follow_redirects || ProxyConfigured();
   if (use_curl) {
     if (auto loaded = LoadLibcurl(); !loaded.ok()) {
       return Status::Unavailable("https:// URLs and follow_redirects need libcurl: " +

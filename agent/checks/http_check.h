@@ -32,9 +32,10 @@ struct HttpTlsOptions {
 };
 
 // What a `kind: http` check does: one request bounded by the deadline, and
-// assertions on the response. Plain http:// requests that do not follow
-// redirects go through the agent's own client (http_client.h); https:// and
-// redirect-following ones through libcurl, which the first such check loads.
+// assertions on the response. Plain http:// requests go through the agent's
+// own client (http_client.h); https://, redirect-following ones, and all of
+// them when the environment names a proxy (http_proxy, all_proxy) through
+// libcurl, which the first such check loads.
 struct HttpCheckOptions {
   std::string url;  // http:// or https://.
   std::string method = "GET";

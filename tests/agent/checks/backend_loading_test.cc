@@ -74,7 +74,13 @@ class BackendLoadingTest : public ::testing::Test {
   void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
 };
 
+// No proxy in the environment: with one, http:// checks use libcurl too.
+void UnsetProxies() {
+  for (const char* variable : {"http_proxy", "all_proxy", "ALL_PROXY"}) unsetenv(variable);
+}
+
 TEST_F(BackendLoadingTest, ChecksWithoutClientLibrariesLoadNone) {
+  UnsetProxies();
   EXPECT_EXIT(
       ParseAndExpectLoaded("  - {name: port, kind: tcp, service: s, address: '127.0.0.1:1'}\n"
                            "  - {name: api, kind: http, service: s,\n"
@@ -109,6 +115,7 @@ TEST_F(BackendLoadingTest, RedisCheckLoadsHiredisOnly) {
 }
 
 TEST_F(BackendLoadingTest, HttpsCheckLoadsLibcurlOnly) {
+  UnsetProxies();
   EXPECT_EXIT(
       ParseAndExpectLoaded("  - {name: api, kind: http, service: s, url: 'https://127.0.0.1:1/'}\n",
                            kLibcurlSoname),
@@ -117,10 +124,21 @@ TEST_F(BackendLoadingTest, HttpsCheckLoadsLibcurlOnly) {
 
 TEST_F(BackendLoadingTest, HttpCheckFollowingRedirectsLoadsLibcurl) {
   // A redirect may lead to https://, which only libcurl speaks.
+  UnsetProxies();
   EXPECT_EXIT(ParseAndExpectLoaded("  - {name: api, kind: http, service: s,\n"
                                    "     url: 'http://127.0.0.1:1/', follow_redirects: true}\n",
                                    kLibcurlSoname),
               ::testing::ExitedWithCode(0), "");
+}
+
+TEST_F(BackendLoadingTest, HttpCheckUnderAProxyLoadsLibcurl) {
+  // libcurl applies http_proxy (and no_proxy); the agent's own client does not.
+  UnsetProxies();
+  setenv("http_proxy", "http://127.0.0.1:1", 1);
+  EXPECT_EXIT(
+      ParseAndExpectLoaded("  - {name: api, kind: http, service: s, url: 'http://127.0.0.1:1/'}\n",
+                           kLibcurlSoname),
+      ::testing::ExitedWithCode(0), "");
 }
 
 TEST(SharedLibraryTest, MissingLibraryIsUnavailableWithTheLoadersReason) {
