@@ -192,10 +192,24 @@ if ((databases)); then
   pids+=($!)
   db_checks+=("$(check redis-cache redis cache "address: 127.0.0.1:$redis_port")")
   if command -v initdb >/dev/null && command -v postgres >/dev/null; then
-    initdb -D "$tmp/pg" -U vitals --auth=trust >"$tmp/initdb.log" 2>&1 || die "initdb failed"
-    postgres -D "$tmp/pg" -p "$pg_port" -k "$tmp" -c listen_addresses=127.0.0.1 \
-      >"$tmp/postgres.log" 2>&1 &
-    pids+=($!)
+    # PostgreSQL refuses to run as root: then it runs as the postgres user.
+    as_pg=()
+    mkdir -p "$tmp/pg" "$tmp/pgsock"
+    if (($(id -u) == 0)); then
+      id postgres >/dev/null 2>&1 || die "running as root: --databases needs a postgres user"
+      chmod 711 "$tmp"
+      chown postgres: "$tmp/pg" "$tmp/pgsock"
+      as_pg=(setpriv --reuid=postgres --regid=postgres --clear-groups)
+    fi
+    "${as_pg[@]}" initdb -D "$tmp/pg" -U vitals --auth=trust >"$tmp/initdb.log" 2>&1 ||
+      die "initdb failed: $(tail -3 "$tmp/initdb.log")"
+    "${as_pg[@]}" postgres -D "$tmp/pg" -p "$pg_port" -k "$tmp/pgsock" \
+      -c listen_addresses=127.0.0.1 >"$tmp/postgres.log" 2>&1 &
+    pg_pid=$!
+    pids+=("$pg_pid")
+    # A fast shutdown before the other processes are killed: a postmaster
+    # killed with -9 leaves its children behind for a while.
+    trap 'kill -INT "$pg_pid" 2>/dev/null; wait "$pg_pid" 2>/dev/null; cleanup' EXIT
     export VITALS_BENCH_PG_DSN="host=127.0.0.1 port=$pg_port user=vitals dbname=postgres"
     db_checks+=("$(check orders-db postgres orders "dsn_env: VITALS_BENCH_PG_DSN")")
   else
