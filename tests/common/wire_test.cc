@@ -202,7 +202,8 @@ TEST(DecodeBatchTest, AgentLabelsOverrideSameNameLabels) {
   wire::Batch batch;
   EncodeSamples(set, &batch);
 
-  auto decoded = DecodeBatch(batch, {{"agent", "web-01"}, {"instance", "web-01"}});
+  const Labels agent_labels = {{"agent", "web-01"}, {"instance", "web-01"}};  // Outlives `decoded`.
+  auto decoded = DecodeBatch(batch, agent_labels);
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   std::vector<Sample> samples = Samples(*decoded);
   ASSERT_EQ(samples.size(), 1u);
@@ -213,7 +214,8 @@ TEST(DecodeBatchTest, MergesAgentLabelsAroundSeriesLabelsAndDropsEmptyValues) {
   // Series labels sort before, between and after the agent's.
   wire::Batch batch = BatchWithSeries({"__name__", "up", "b", "1", "empty", "", "z", "2"},
                                       {0, 1, 2, 3, 4, 5, 6, 7}, {1000, 2000}, {1.0, 0.0});
-  auto decoded = DecodeBatch(batch, {{"agent", "web-01"}, {"c", "3"}, {"instance", "web-01"}});
+  const Labels agent_labels = {{"agent", "web-01"}, {"c", "3"}, {"instance", "web-01"}};
+  auto decoded = DecodeBatch(batch, agent_labels);
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   ASSERT_EQ(decoded->series.size(), 1u);
   EXPECT_EQ(decoded->num_samples, 2u);
@@ -239,7 +241,8 @@ TEST(DecodeBatchTest, DecodedSeriesStayValidWhenTheResultIsMoved) {
   set.Add(kCpu, {{"cpu", "0"}}, 1.0, 1000);
   wire::Batch batch;
   EncodeSamples(set, &batch);
-  auto decoded = DecodeBatch(batch, {{"agent", "a"}});
+  const Labels agent_labels = {{"agent", "a"}};
+  auto decoded = DecodeBatch(batch, agent_labels);
   ASSERT_TRUE(decoded.ok());
   DecodedBatch moved = std::move(decoded).value();
   EXPECT_EQ(Dump(Samples(moved)), "node_cpu_seconds_total{agent=\"a\",cpu=\"0\"} 1000 1.000000\n");
