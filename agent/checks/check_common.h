@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,5 +26,9 @@ std::string TimedOutDuring(const RunDeadline& deadline, std::string_view phase);
 // A value for a one-line message: quoted, control characters blanked, cut at
 // 80 bytes.
 std::string QuoteForMessage(std::string_view value);
+
+// Decodes %XX escapes (URL userinfo, paths, DSN parameters); nullopt on a
+// malformed one.
+std::optional<std::string> PercentDecode(std::string_view text);
 
 }  // namespace vitals::agent

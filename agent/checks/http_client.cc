@@ -9,6 +9,8 @@
 #include <charconv>
 #include <optional>
 
+#include "agent/checks/check_common.h"
+
 namespace vitals::agent {
 namespace {
 
@@ -40,23 +42,6 @@ std::string Quoted(std::string_view data) {
         (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) ? '?' : c;
   }
   return out + (data.size() > 60 ? "...\"" : "\"");
-}
-
-std::optional<std::string> PercentDecode(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    unsigned int byte = 0;
-    if (i + 2 >= text.size()) return std::nullopt;
-    auto [end, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 3, byte, 16);
-    if (ec != std::errc() || end != text.data() + i + 3) return std::nullopt;
-    out += static_cast<char>(byte);
-    i += 2;
-  }
-  return out;
 }
 
 std::string Base64(std::string_view data) {

@@ -83,24 +83,6 @@ struct Target {
   std::string socket;    // A Unix socket path, or empty for TCP.
 };
 
-// Decodes %XX escapes; nullopt on a malformed one.
-std::optional<std::string> PercentDecode(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    unsigned int byte = 0;
-    if (i + 2 >= text.size()) return std::nullopt;
-    auto [end, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 3, byte, 16);
-    if (ec != std::errc() || end != text.data() + i + 3) return std::nullopt;
-    out += static_cast<char>(byte);
-    i += 2;
-  }
-  return out;
-}
-
 // Parses mysql://user:password@host:port/database?socket=/path. Error messages
 // never repeat the URL: it holds a password.
 Result<Target> ParseUrl(std::string_view url) {
