@@ -160,6 +160,11 @@ TEST_F(DemoAppsTest, PlacesAnOrderAndChargesItAtTheGateway) {
   EXPECT_EQ(answer["order"]["status"], "paid");
   EXPECT_EQ(answer["payment"]["status"], "succeeded");
   EXPECT_TRUE(answer["payment"]["id"].get<std::string>().starts_with("ch_")) << placed.body;
+  // The gateway logs the request after answering it, and its stderr reaches
+  // the test through a pipe: wait for the line rather than race it.
+  EXPECT_TRUE(WaitFor([&] { return GatewayRequests("/v1/charges") >= 1; },
+                      std::chrono::seconds(10)))
+      << Diagnostics();
   EXPECT_EQ(GatewayRequests("/v1/charges"), 1) << Diagnostics();
 
   const Reply listed = Request(shop_port_, "GET", "/api/orders");
