@@ -168,7 +168,15 @@ TEST_F(EndToEndTest, FederateAcceptsSeveralMatchers) {
 TEST_F(EndToEndTest, MetricsCountIngestedBatchesAndSamples) {
   ASSERT_NO_FATAL_FAILURE(StartCollectorAndAgent());
 
-  std::string metrics = collector_.Metrics();
+  // The ingest thread counts a batch just after the store made it visible,
+  // which is what StartCollectorAndAgent waits for: wait for the count too.
+  std::string metrics;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        metrics = collector_.Metrics();
+        return MetricValue(metrics, "vitals_ingest_batches_total").value_or(0) > 0;
+      },
+      std::chrono::seconds(10)));
   EXPECT_GT(MetricValue(metrics, "vitals_ingest_batches_total").value_or(0), 0) << metrics;
   EXPECT_GT(MetricValue(metrics, "vitals_ingest_samples_total").value_or(0), 0) << metrics;
 }
