@@ -16,7 +16,7 @@ namespace {
 const MetricDesc kSpoolBatches{"vitals_agent_spool_batches", MetricType::kGauge,
                                "Batches in the on-disk spool, waiting for acknowledgement."};
 const MetricDesc kSpoolBytes{"vitals_agent_spool_bytes", MetricType::kGauge,
-                             "Bytes of the batches in the on-disk spool."};
+                             "Bytes of the on-disk spool's files (what spool.max_size bounds)."};
 const MetricDesc kSpoolMaxBytes{"vitals_agent_spool_max_bytes", MetricType::kGauge,
                                 "The spool's size bound (spool.max_size)."};
 const MetricDesc kSpoolDropped{"vitals_agent_spool_dropped_batches_total", MetricType::kCounter,
@@ -154,7 +154,7 @@ Status Agent::AddClients(const std::vector<std::string>& services) {
                                       [this, i](uint64_t seq) { OnDelivered(i, seq); },
                                       std::move(on_modes)));
     // What a previous run left in the spool goes out first, in order.
-    for (const auto& [seq, size] : spool_->batches()) client->Offer(seq);
+    for (const auto& [seq, location] : spool_->batches()) client->Offer(seq);
     clients_.push_back(std::move(client));
   }
   return Status::Ok();

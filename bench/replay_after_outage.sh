@@ -65,18 +65,21 @@ spool: {dir: "$tmp/spool"}
 log: {level: warn}
 YML
 
-spooled() { find "$tmp/spool" -name '*.batch' 2>/dev/null | wc -l; }
+# Batches waiting in the spool, read from outside while the agent runs.
+spooled() {
+  "$agent_bin" --spool-status "$tmp/spool" 2>/dev/null | awk '$1 == "batches" { n = $2 } END { print n + 0 }'
+}
 
 "$agent_bin" --config "$tmp/agent.yml" 2>"$tmp/agent.log" &
 pids+=($!)
 echo "outage: waiting until $batches batches are spooled..."
 while (($(spooled) < batches)); do sleep 0.2; done
-spool_bytes=$(du -sb "$tmp/spool" | cut -f1)
+spool_bytes=$("$agent_bin" --spool-status "$tmp/spool" | awk '$1 == "bytes" { print $2 }')
 
 start=$(date +%s.%N)
 "$collector_bin" --config "$tmp/collector.yml" 2>"$tmp/collector.log" &
 pids+=($!)
-while (($(spooled) > 1)); do sleep 0.01; done
+while (($(spooled) > 1)); do sleep 0.02; done
 end=$(date +%s.%N)
 
 stored=$(curl -s "http://127.0.0.1:$web_port/metrics" | awk '/^vitals_ingest_batches_total/ { print $2 }')

@@ -35,32 +35,25 @@ using namespace std::chrono_literals;
 
 constexpr auto kDeadline = 30s;
 
-// The names of the `*.batch` files in the spool directory `dir`.
-std::set<std::string> BatchFiles(const std::string& dir) {
-  std::set<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    std::string name = entry.path().filename().string();
-    if (name.ends_with(".batch")) names.insert(name);
+// The batches waiting in the spool at `dir`, read from outside while the
+// agent runs (Spool::Inspect); none if there is no spool yet.
+std::set<uint64_t> SpooledSeqs(const std::string& dir) {
+  auto contents = agent::Spool::Inspect(dir);
+  if (!contents.ok()) {
+    EXPECT_EQ(contents.status().code(), Status::Code::kNotFound) << contents.status().ToString();
+    return {};
   }
-  return names;
+  return std::set<uint64_t>(contents->seqs.begin(), contents->seqs.end());
 }
 
-size_t CountBatchFiles(const std::string& dir) { return BatchFiles(dir).size(); }
+size_t CountSpooled(const std::string& dir) { return SpooledSeqs(dir).size(); }
 
 // How many sequence numbers the (stopped) agent's spool at `dir` ever handed
-// out, i.e. how many rounds it spooled: the spool never reuses a seq, so the
-// next one tells. Appends one empty batch to find out.
+// out, i.e. how many rounds it spooled: the spool never reuses a seq.
 uint64_t SeqsHandedOut(const std::string& dir) {
-  agent::SpoolOptions options;
-  options.dir = dir;
-  auto spool = agent::Spool::Open(options);
-  EXPECT_TRUE(spool.ok()) << spool.status().ToString();
-  if (!spool.ok()) return 0;
-  wire::Batch probe;
-  auto seq = (*spool)->Append(&probe);
-  EXPECT_TRUE(seq.ok()) << seq.status().ToString();
-  return seq.ok() ? *seq - 1 : 0;
+  auto contents = agent::Spool::Inspect(dir);
+  EXPECT_TRUE(contents.ok()) << contents.status().ToString();
+  return contents.ok() ? contents->next_seq - 1 : 0;
 }
 
 // The distinct timestamps of `agent_id`'s vitals_agent_build_info samples in
@@ -202,14 +195,14 @@ class DeliveryTest : public ::testing::Test {
 
   // Waits until the spool holds at least `n` batches.
   void WaitForSpooled(size_t n) {
-    ASSERT_TRUE(WaitFor([&] { return CountBatchFiles(spool_dir_) >= n; }, kDeadline))
-        << CountBatchFiles(spool_dir_) << " batches spooled, waited for " << n;
+    ASSERT_TRUE(WaitFor([&] { return CountSpooled(spool_dir_) >= n; }, kDeadline))
+        << CountSpooled(spool_dir_) << " batches spooled, waited for " << n;
   }
 
   // Waits until the spool holds no batch.
   void WaitForEmptySpool() {
-    ASSERT_TRUE(WaitFor([&] { return CountBatchFiles(spool_dir_) == 0; }, kDeadline))
-        << CountBatchFiles(spool_dir_) << " batches still spooled";
+    ASSERT_TRUE(WaitFor([&] { return CountSpooled(spool_dir_) == 0; }, kDeadline))
+        << CountSpooled(spool_dir_) << " batches still spooled";
   }
 
   // SIGTERM; the agent must exit 0.
@@ -270,7 +263,7 @@ TEST_F(DeliveryTest, EveryRoundIsStoredExactlyOnceAcrossKillNine) {
   // SIGTERM delivers the last ones before the agent exits.
   ASSERT_NO_FATAL_FAILURE(WaitForEmptySpool());
   ASSERT_NO_FATAL_FAILURE(StopAgent());
-  EXPECT_EQ(CountBatchFiles(spool_dir_), 0u) << "SIGTERM did not drain the spool";
+  EXPECT_EQ(CountSpooled(spool_dir_), 0u) << "SIGTERM did not drain the spool";
   ASSERT_NO_FATAL_FAILURE(StopCollector(collector));
 
   const uint64_t spooled = SeqsHandedOut(spool_dir_);
@@ -297,19 +290,19 @@ TEST_F(DeliveryTest, AgentRestartKeepsSpool) {
   ASSERT_NO_FATAL_FAILURE(StartAgent());
   ASSERT_NO_FATAL_FAILURE(WaitForSpooled(10));
   KillAgentNine();
-  const std::set<std::string> left = BatchFiles(spool_dir_);
+  const std::set<uint64_t> left = SpooledSeqs(spool_dir_);
 
   ASSERT_NO_FATAL_FAILURE(StartAgent());
   ASSERT_NO_FATAL_FAILURE(WaitForSpooled(left.size() + 1));
-  std::set<std::string> now = BatchFiles(spool_dir_);
+  std::set<uint64_t> now = SpooledSeqs(spool_dir_);
   EXPECT_TRUE(std::includes(now.begin(), now.end(), left.begin(), left.end()))
       << "the restarted agent lost batches of its previous run";
 
   ASSERT_NO_FATAL_FAILURE(StartCollector(collector));
   auto any_left = [&] {
-    now = BatchFiles(spool_dir_);
+    now = SpooledSeqs(spool_dir_);
     return std::any_of(left.begin(), left.end(),
-                       [&](const std::string& f) { return now.contains(f); });
+                       [&](uint64_t seq) { return now.contains(seq); });
   };
   EXPECT_TRUE(WaitFor([&] { return !any_left(); }, kDeadline))
       << "batches of the killed agent still spooled";
@@ -344,18 +337,18 @@ TEST_F(DeliveryTest, HaPairGetsEveryBatch) {
   const double a_before = Batches(a);
   ASSERT_NO_FATAL_FAILURE(WaitForSpooled(10));
   ASSERT_NO_FATAL_FAILURE(WaitForBatches(a, a_before + 10));
-  const size_t spooled = CountBatchFiles(spool_dir_);
+  const size_t spooled = CountSpooled(spool_dir_);
   ASSERT_NO_FATAL_FAILURE(WaitForSpooled(spooled + 5));
 
   // B is back: it gets what it missed and the spool drains.
-  const size_t missed = CountBatchFiles(spool_dir_);
+  const size_t missed = CountSpooled(spool_dir_);
   ASSERT_NO_FATAL_FAILURE(StartCollector(b));
   ASSERT_NO_FATAL_FAILURE(WaitForEmptySpool());
   ASSERT_NO_FATAL_FAILURE(WaitForBatches(b, static_cast<double>(missed)));
 
   // Both stored every round.
   ASSERT_NO_FATAL_FAILURE(StopAgent());
-  EXPECT_EQ(CountBatchFiles(spool_dir_), 0u) << "SIGTERM did not drain the spool";
+  EXPECT_EQ(CountSpooled(spool_dir_), 0u) << "SIGTERM did not drain the spool";
   ASSERT_NO_FATAL_FAILURE(StopCollector(a));
   ASSERT_NO_FATAL_FAILURE(StopCollector(b));
   const uint64_t rounds = SeqsHandedOut(spool_dir_);
@@ -412,10 +405,10 @@ TEST_F(DeliveryTest, SigtermExitsZeroAndKeepsUnsentBatchesSpooled) {
   WriteAgentConfig(agent_yml_, MakeAgentConfig(collector));
   ASSERT_NO_FATAL_FAILURE(StartAgent());
   ASSERT_NO_FATAL_FAILURE(WaitForSpooled(5));
-  const std::set<std::string> before = BatchFiles(spool_dir_);
+  const std::set<uint64_t> before = SpooledSeqs(spool_dir_);
 
   ASSERT_NO_FATAL_FAILURE(StopAgent());
-  const std::set<std::string> after = BatchFiles(spool_dir_);
+  const std::set<uint64_t> after = SpooledSeqs(spool_dir_);
   EXPECT_TRUE(std::includes(after.begin(), after.end(), before.begin(), before.end()))
       << before.size() << " batches spooled before SIGTERM, " << after.size() << " after";
 }
