@@ -118,4 +118,59 @@ Status ParseFile(const std::string& path, Status (*parse)(std::string_view, Samp
   return st.ok() ? st : st.WithContext(path);
 }
 
+Status KernelFile::Read(std::string* contents) {
+  const bool reused = fd_ >= 0;
+  if (!reused) RETURN_IF_ERROR(Open());
+  Status status = ReadFromStart(contents);
+  if (status.ok()) return status;
+  Close();
+  if (!reused) return status;
+  RETURN_IF_ERROR(Open());
+  status = ReadFromStart(contents);
+  if (!status.ok()) Close();
+  return status;
+}
+
+Status KernelFile::Open() {
+  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ >= 0) return Status::Ok();
+  const int err = errno;
+  std::string msg = path_ + ": " + std::generic_category().message(err);
+  return err == ENOENT ? Status::NotFound(msg) : Status::IOError(msg);
+}
+
+void KernelFile::Close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+Status KernelFile::ReadFromStart(std::string* contents) const {
+  // Most of these files are under a page; /proc/stat grows with the CPUs.
+  if (contents->capacity() < 4096) contents->reserve(4096);
+  contents->resize(contents->capacity());
+  size_t size = 0;
+  while (true) {
+    if (size == contents->size()) contents->resize(2 * size);
+    ssize_t n =
+        ::pread(fd_, contents->data() + size, contents->size() - size, static_cast<off_t>(size));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      contents->clear();
+      return Status::IOError(path_ + ": " + std::generic_category().message(err));
+    }
+    if (n == 0) break;
+    size += static_cast<size_t>(n);
+  }
+  contents->resize(size);
+  return Status::Ok();
+}
+
+Status ParseKernelFile(KernelFile& file, std::string* buffer,
+                       Status (*parse)(std::string_view, SampleSet*), SampleSet* out) {
+  RETURN_IF_ERROR(file.Read(buffer));
+  Status st = parse(*buffer, out);
+  return st.ok() ? st : st.WithContext(file.path());
+}
+
 }  // namespace vitals::agent::internal

@@ -54,4 +54,41 @@ Result<std::string> ReadFileAt(int dir_fd, const std::string& dir_path, const ch
 Status ParseFile(const std::string& path, Status (*parse)(std::string_view, SampleSet*),
                  SampleSet* out);
 
+// A /proc or /sys file that the probe reads every round. It stays open
+// between reads: procfs and sysfs generate a file's contents anew for each
+// read from offset 0, so a pread(2) from 0 sees what a fresh open would, in
+// one system call instead of three (open, read, close). A file that cannot be
+// opened is tried again at the next Read; one whose read fails is closed, and
+// if it had been open since an earlier Read, reopened and read once more at
+// once (a sysfs file of a network interface that went away and came back
+// fails with ENODEV until reopened). Not for files that are replaced rather
+// than rewritten: the kernel's never are, but an open copy would keep the
+// old contents. Not thread-safe.
+class KernelFile {
+ public:
+  explicit KernelFile(std::string path) : path_(std::move(path)) {}
+  ~KernelFile() { Close(); }
+  KernelFile(const KernelFile&) = delete;
+  KernelFile& operator=(const KernelFile&) = delete;
+
+  // Replaces *contents with the whole file (its buffer is reused).
+  // NotFound if the file does not exist, IOError for other failures; both
+  // name the path.
+  Status Read(std::string* contents);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  Status Open();
+  void Close();
+  Status ReadFromStart(std::string* contents) const;
+
+  const std::string path_;
+  int fd_ = -1;
+};
+
+// Reads `file` into *buffer and runs `parse` on it; errors name the file.
+Status ParseKernelFile(KernelFile& file, std::string* buffer,
+                       Status (*parse)(std::string_view, SampleSet*), SampleSet* out);
+
 }  // namespace vitals::agent::internal

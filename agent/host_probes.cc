@@ -24,11 +24,11 @@ using internal::AllOrNothing;
 using internal::Counter;
 using internal::Fields;
 using internal::Gauge;
+using internal::KernelFile;
 using internal::LineError;
 using internal::Lines;
-using internal::ParseFile;
+using internal::ParseKernelFile;
 using internal::ParseNumber;
-using internal::ReadFile;
 using internal::Trim;
 
 // /proc/stat counts CPU time in USER_HZ ticks, which the kernel fixes at 100
@@ -189,35 +189,6 @@ Status CollectUname(SampleSet* out) {
             {"nodename", u.nodename},
             {"domainname", u.domainname}},
            1);
-  return Status::Ok();
-}
-
-// node_time_clocksource_{available,current}_info{clocksource,device} from
-// <dir>/clocksource<device>/{available,current}_clocksource. A missing
-// directory (no sysfs, or a kernel without it) adds nothing, as in
-// node_exporter.
-Status AddClocksources(const std::filesystem::path& dir, SampleSet* out) {
-  std::error_code ec;
-  std::vector<std::string> names;
-  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    if (name.starts_with("clocksource")) names.push_back(std::move(name));
-  }
-  if (ec == std::errc::no_such_file_or_directory) return Status::Ok();
-  if (ec) return Status::IOError(dir.string() + ": " + ec.message());
-  std::sort(names.begin(), names.end());
-  for (const std::string& name : names) {
-    const std::string device = name.substr(std::string_view("clocksource").size());
-    ASSIGN_OR_RETURN(std::string available,
-                     ReadFile((dir / name / "available_clocksource").string()));
-    ASSIGN_OR_RETURN(std::string current, ReadFile((dir / name / "current_clocksource").string()));
-    for (std::string_view source : Fields(available)) {
-      out->Add(Descs().clocksource_available,
-               {{"clocksource", std::string(source)}, {"device", device}}, 1);
-    }
-    out->Add(Descs().clocksource_current,
-             {{"clocksource", std::string(Trim(current))}, {"device", device}}, 1);
-  }
   return Status::Ok();
 }
 
@@ -397,22 +368,73 @@ void AddFilesystemSamples(const MountEntry& m, const struct statvfs* st, SampleS
   out->Add(d.fs_readonly, labels, HasMountOption(m.options, "ro") ? 1 : 0);
 }
 
+// The files Collect reads, open between rounds (internal::KernelFile).
+struct HostProbe::Files {
+  // The attributes of one network interface, in /sys/class/net/<device>.
+  struct NetDevice {
+    explicit NetDevice(const std::string& dir)
+        : operstate(dir + "/operstate"),
+          address(dir + "/address"),
+          broadcast(dir + "/broadcast"),
+          duplex(dir + "/duplex"),
+          ifalias(dir + "/ifalias") {}
+    KernelFile operstate, address, broadcast, duplex, ifalias;
+  };
+  // The clocksources one clocksource device offers and uses.
+  struct Clocksource {
+    explicit Clocksource(const std::string& dir)
+        : available(dir + "/available_clocksource"), current(dir + "/current_clocksource") {}
+    KernelFile available, current;
+  };
+
+  explicit Files(const HostPaths& paths)
+      : stat(paths.proc + "/stat"),
+        meminfo(paths.proc + "/meminfo"),
+        loadavg(paths.proc + "/loadavg"),
+        diskstats(paths.proc + "/diskstats"),
+        vmstat(paths.proc + "/vmstat"),
+        file_nr(paths.proc + "/sys/fs/file-nr"),
+        net_dev(paths.proc + "/net/dev"),
+        pressure_cpu(paths.proc + "/pressure/cpu"),
+        pressure_memory(paths.proc + "/pressure/memory"),
+        pressure_io(paths.proc + "/pressure/io"),
+        init_mounts(paths.proc + "/1/mounts"),
+        own_mounts(paths.proc + "/mounts"),
+        net_class_dir(paths.sys + "/class/net"),
+        clocksource_dir(paths.sys + "/devices/system/clocksource") {}
+
+  KernelFile stat, meminfo, loadavg, diskstats, vmstat, file_nr, net_dev;
+  KernelFile pressure_cpu, pressure_memory, pressure_io;
+  KernelFile init_mounts, own_mounts;
+  const std::string net_class_dir;
+  std::map<std::string, NetDevice, std::less<>> net_devices;  // Those seen last round.
+  const std::string clocksource_dir;
+  std::map<std::string, Clocksource, std::less<>> clocksources;  // By directory name.
+  // Every file is read into this buffer and parsed before the next is read:
+  // one allocation for the probe's lifetime instead of one per file.
+  std::string buffer;
+};
+
 HostProbe::HostProbe(HostPaths paths, const Clock& clock, HostProbeOptions options)
     : paths_(std::move(paths)),
       clock_(clock),
       adjtimex_fn_(std::move(options.adjtimex_fn)),
-      statvfs_(StatvfsWorker::Options{options.mount_timeout, std::move(options.statvfs_fn)}) {}
+      statvfs_(StatvfsWorker::Options{options.mount_timeout, std::move(options.statvfs_fn)}),
+      files_(std::make_unique<Files>(paths_)) {}
+
+HostProbe::~HostProbe() = default;
 
 void HostProbe::Collect(SampleSet* out) {
-  const std::string& proc = paths_.proc;
-  Report(ParseFile(proc + "/stat", ParseProcStat, out), {"cpu", "stat"}, out);
-  Report(ParseFile(proc + "/meminfo", ParseMeminfo, out), {"meminfo"}, out);
-  Report(ParseFile(proc + "/loadavg", ParseLoadavg, out), {"loadavg"}, out);
-  Report(ParseFile(proc + "/diskstats", ParseDiskstats, out), {"diskstats"}, out);
-  Report(ParseFile(proc + "/vmstat", ParseVmstat, out), {"vmstat"}, out);
-  Report(ParseFile(proc + "/sys/fs/file-nr", ParseFileNr, out), {"filefd"}, out);
+  Files& f = *files_;
+  std::string* buffer = &f.buffer;
+  Report(ParseKernelFile(f.stat, buffer, ParseProcStat, out), {"cpu", "stat"}, out);
+  Report(ParseKernelFile(f.meminfo, buffer, ParseMeminfo, out), {"meminfo"}, out);
+  Report(ParseKernelFile(f.loadavg, buffer, ParseLoadavg, out), {"loadavg"}, out);
+  Report(ParseKernelFile(f.diskstats, buffer, ParseDiskstats, out), {"diskstats"}, out);
+  Report(ParseKernelFile(f.vmstat, buffer, ParseVmstat, out), {"vmstat"}, out);
+  Report(ParseKernelFile(f.file_nr, buffer, ParseFileNr, out), {"filefd"}, out);
   Report(CollectPressure(out), {"pressure"}, out);
-  Report(ParseFile(proc + "/net/dev", ParseNetDev, out), {"netdev"}, out);
+  Report(ParseKernelFile(f.net_dev, buffer, ParseNetDev, out), {"netdev"}, out);
   Report(CollectNetClass(out), {"netclass"}, out);
   Report(CollectFilesystems(out), {"filesystem"}, out);
   Report(CollectTime(out), {"time"}, out);
@@ -420,7 +442,7 @@ void HostProbe::Collect(SampleSet* out) {
   Report(CollectUname(out), {"uname"}, out);
 }
 
-Status HostProbe::CollectTime(SampleSet* out) const {
+Status HostProbe::CollectTime(SampleSet* out) {
   return AllOrNothing(out, [&](SampleSet* set) -> Status {
     const int64_t now_ms = clock_.NowMillis();
     set->Add(Descs().time, {}, static_cast<double>(now_ms) / 1000);
@@ -432,70 +454,104 @@ Status HostProbe::CollectTime(SampleSet* out) const {
     set->Add(Descs().time_zone_offset,
              {{"time_zone", local.tm_zone != nullptr ? local.tm_zone : ""}},
              static_cast<double>(local.tm_gmtoff));
-    return AddClocksources(std::filesystem::path(paths_.sys) / "devices" / "system" / "clocksource",
-                           set);
+    return CollectClocksources(set);
   });
 }
 
-Status HostProbe::CollectPressure(SampleSet* out) const {
-  static constexpr std::pair<std::string_view, PressureResource> kFiles[] = {
-      {"cpu", PressureResource::kCpu},
-      {"memory", PressureResource::kMemory},
-      {"io", PressureResource::kIo},
+// node_time_clocksource_{available,current}_info{clocksource,device} from
+// <sys>/devices/system/clocksource/clocksource<device>/{available,current}_clocksource.
+// A missing directory (no sysfs, or a kernel without it) adds nothing, as in
+// node_exporter.
+Status HostProbe::CollectClocksources(SampleSet* out) {
+  Files& f = *files_;
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (std::filesystem::directory_iterator it(f.clocksource_dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.starts_with("clocksource")) names.push_back(std::move(name));
+  }
+  if (ec == std::errc::no_such_file_or_directory) return Status::Ok();
+  if (ec) return Status::IOError(f.clocksource_dir + ": " + ec.message());
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    const std::string device = name.substr(std::string_view("clocksource").size());
+    Files::Clocksource& files =
+        f.clocksources.try_emplace(name, f.clocksource_dir + "/" + name).first->second;
+    RETURN_IF_ERROR(files.available.Read(&f.buffer));
+    for (std::string_view source : Fields(f.buffer)) {
+      out->Add(Descs().clocksource_available,
+               {{"clocksource", std::string(source)}, {"device", device}}, 1);
+    }
+    RETURN_IF_ERROR(files.current.Read(&f.buffer));
+    out->Add(Descs().clocksource_current,
+             {{"clocksource", std::string(Trim(f.buffer))}, {"device", device}}, 1);
+  }
+  return Status::Ok();
+}
+
+Status HostProbe::CollectPressure(SampleSet* out) {
+  Files& f = *files_;
+  const std::pair<KernelFile*, PressureResource> files[] = {
+      {&f.pressure_cpu, PressureResource::kCpu},
+      {&f.pressure_memory, PressureResource::kMemory},
+      {&f.pressure_io, PressureResource::kIo},
   };
   return AllOrNothing(out, [&](SampleSet* set) -> Status {
-    for (const auto& [file, resource] : kFiles) {
-      const std::string path = paths_.proc + "/pressure/" + std::string(file);
-      Result<std::string> text = ReadFile(path);
-      if (text.status().code() == Status::Code::kNotFound) {
+    for (const auto& [file, resource] : files) {
+      Status read = file->Read(&f.buffer);
+      if (read.code() == Status::Code::kNotFound) {
         // Kernels before 4.20, or built without CONFIG_PSI, or booted with psi=0.
-        return Status::Unavailable(path + " is missing: the kernel does not report pressure");
+        return Status::Unavailable(file->path() +
+                                   " is missing: the kernel does not report pressure");
       }
-      if (!text.ok()) return text.status();
-      Status st = ParsePressure(resource, *text, set);
-      if (!st.ok()) return st.WithContext(path);
+      RETURN_IF_ERROR(read);
+      Status st = ParsePressure(resource, f.buffer, set);
+      if (!st.ok()) return st.WithContext(file->path());
     }
     return Status::Ok();
   });
 }
 
-Status HostProbe::CollectNetClass(SampleSet* out) const {
-  const std::filesystem::path dir = std::filesystem::path(paths_.sys) / "class" / "net";
+Status HostProbe::CollectNetClass(SampleSet* out) {
+  Files& f = *files_;
   std::error_code ec;
   std::vector<std::string> devices;
-  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    // Skips plain files such as bonding_masters; devices are (links to) directories.
+  for (std::filesystem::directory_iterator it(f.net_class_dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    // Skips plain files such as bonding_masters; devices are (links to)
+    // directories. A device seen last round still is one.
     std::error_code dir_ec;
-    if (std::filesystem::is_directory(it->path(), dir_ec)) {
-      devices.push_back(it->path().filename().string());
+    if (f.net_devices.contains(name) || std::filesystem::is_directory(it->path(), dir_ec)) {
+      devices.push_back(std::move(name));
     }
   }
-  if (ec) return Status::IOError(dir.string() + ": " + ec.message());
+  if (ec) return Status::IOError(f.net_class_dir + ": " + ec.message());
   std::sort(devices.begin(), devices.end());
+  // Interfaces that went away close their files.
+  std::erase_if(f.net_devices, [&](const auto& entry) {
+    return !std::binary_search(devices.begin(), devices.end(), entry.first);
+  });
   for (const std::string& device : devices) {
-    // The attributes are read relative to the device's directory, so the
-    // path through the class/net symlink is resolved once, not five times.
-    const std::string device_dir = (dir / device).string();
-    const int device_fd = ::open(device_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    Files::NetDevice& files =
+        f.net_devices.try_emplace(device, f.net_class_dir + "/" + device).first->second;
     // An attribute that cannot be read (duplex of lo gives EINVAL) is empty,
     // which drops its label, and an unreadable operstate counts as not up,
     // as in node_exporter.
-    auto attribute = [&](const char* name) {
-      if (device_fd < 0) return std::string();
-      Result<std::string> text = internal::ReadFileAt(device_fd, device_dir, name);
-      return text.ok() ? std::string(Trim(*text)) : std::string();
+    auto attribute = [&](KernelFile& file) {
+      return file.Read(&f.buffer).ok() ? std::string(Trim(f.buffer)) : std::string();
     };
-    const std::string operstate = attribute("operstate");
+    const std::string operstate = attribute(files.operstate);
     out->Add(Descs().network_up, {{"device", device}}, operstate == "up" ? 1 : 0);
     out->Add(Descs().network_info,
              {{"device", device},
-              {"address", attribute("address")},
-              {"broadcast", attribute("broadcast")},
-              {"duplex", attribute("duplex")},
-              {"ifalias", attribute("ifalias")},
+              {"address", attribute(files.address)},
+              {"broadcast", attribute(files.broadcast)},
+              {"duplex", attribute(files.duplex)},
+              {"ifalias", attribute(files.ifalias)},
               {"operstate", operstate}},
              1);
-    if (device_fd >= 0) ::close(device_fd);
   }
   return Status::Ok();
 }
@@ -504,15 +560,15 @@ Status HostProbe::CollectFilesystems(SampleSet* out) {
   // node_exporter reads init's mount table, which a service's private mount
   // namespace (systemd's ProtectSystem=, PrivateTmp=) does not change, and
   // falls back to our own where /proc/1 is hidden (hidepid).
-  std::string path = paths_.proc + "/1/mounts";
-  Result<std::string> text = ReadFile(path);
-  if (!text.ok()) {
-    path = paths_.proc + "/mounts";
-    text = ReadFile(path);
+  KernelFile* file = &files_->init_mounts;
+  Status read = file->Read(&files_->buffer);
+  if (!read.ok()) {
+    file = &files_->own_mounts;
+    read = file->Read(&files_->buffer);
   }
-  if (!text.ok()) return text.status();
-  Result<std::vector<MountEntry>> mounts = ParseMounts(*text);
-  if (!mounts.ok()) return mounts.status().WithContext(path);
+  RETURN_IF_ERROR(read);
+  Result<std::vector<MountEntry>> mounts = ParseMounts(files_->buffer);
+  if (!mounts.ok()) return mounts.status().WithContext(file->path());
   for (const MountEntry& m : SelectFilesystems(std::move(mounts).value())) {
     struct statvfs st {};
     StatvfsWorker::Outcome outcome = statvfs_.Stat(m.mountpoint, &st);

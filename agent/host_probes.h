@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -125,6 +126,10 @@ struct HostProbeOptions {
 // not permitted) also reports success 0, as node_exporter does, but is not
 // logged.
 //
+// The files read every round stay open between rounds (procfs and sysfs
+// regenerate a file for each read from its start); those of network
+// interfaces while the interface exists.
+//
 // Not thread-safe: call Collect from one thread at a time. The probe owns one
 // worker thread for statvfs calls (see StatvfsWorker).
 class HostProbe {
@@ -132,6 +137,7 @@ class HostProbe {
   // `clock` gives node_time_seconds and must outlive the probe.
   explicit HostProbe(HostPaths paths, const Clock& clock = Clock::Real(),
                      HostProbeOptions options = {});
+  ~HostProbe();
 
   HostProbe(const HostProbe&) = delete;
   HostProbe& operator=(const HostProbe&) = delete;
@@ -142,9 +148,12 @@ class HostProbe {
   void Collect(SampleSet* out);
 
  private:
-  Status CollectTime(SampleSet* out) const;
-  Status CollectPressure(SampleSet* out) const;
-  Status CollectNetClass(SampleSet* out) const;
+  struct Files;
+
+  Status CollectTime(SampleSet* out);
+  Status CollectClocksources(SampleSet* out);
+  Status CollectPressure(SampleSet* out);
+  Status CollectNetClass(SampleSet* out);
   Status CollectFilesystems(SampleSet* out);
   Status CollectTimex(SampleSet* out) const;
 
@@ -158,6 +167,7 @@ class HostProbe {
   const Clock& clock_;
   const std::function<int(struct timex*)> adjtimex_fn_;
   StatvfsWorker statvfs_;
+  const std::unique_ptr<Files> files_;                  // Open between rounds.
   std::set<std::string, std::less<>> logged_failures_;  // First collector of each logged subsystem.
 };
 

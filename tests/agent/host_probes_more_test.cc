@@ -1,5 +1,6 @@
 // The host probe's diskstats, vmstat, filefd, pressure and timex collectors,
-// hung-mount protection and node_network_info. The fixtures under
+// hung-mount protection, node_network_info, and the files it keeps open
+// between rounds. The fixtures under
 // tests/fixtures/proc (and their copies under hostroot/proc) were captured
 // from a real Linux 6.x host; expected values are read off those files and
 // were checked against node_exporter 1.5 run on the same files.
@@ -24,6 +25,7 @@
 #include <string>
 #include <thread>
 
+#include "agent/host_common.h"
 #include "agent/host_kernel_stats.h"
 #include "agent/host_probes.h"
 #include "agent/host_statvfs.h"
@@ -610,6 +612,85 @@ TEST(HostProbeNetClassTest, ReportsNetworkInfoFromSysfsAttributes) {
             "node_network_info{device=\"lo\",operstate=\"unknown\"} 1\n");
   EXPECT_EQ(set.metadata().at("node_network_info").help,
             "Non-numeric data from /sys/class/net/<iface>, value is always 1.");
+}
+
+// --- Files kept open between rounds ---
+
+TEST(KernelFileTest, ReadsTheWholeFileAgainEachTime) {
+  ScratchHost host;
+  const std::string big(10000, 'x');  // More than one read's worth.
+  host.Write("proc/loadavg", big);
+  internal::KernelFile file(host.paths().proc + "/loadavg");
+  std::string contents;
+  ASSERT_TRUE(file.Read(&contents).ok());
+  EXPECT_EQ(contents, big);
+  host.Write("proc/loadavg", "0.5 0.25 0.125 1/100 42\n");
+  ASSERT_TRUE(file.Read(&contents).ok());
+  EXPECT_EQ(contents, "0.5 0.25 0.125 1/100 42\n");
+}
+
+TEST(KernelFileTest, MissingFileIsNotFoundUntilItAppears) {
+  ScratchHost host;
+  internal::KernelFile file(host.paths().proc + "/not-yet");
+  std::string contents = "stale";
+  Status read = file.Read(&contents);
+  EXPECT_EQ(read.code(), Status::Code::kNotFound);
+  EXPECT_NE(read.message().find("/not-yet"), std::string::npos) << read.message();
+  host.Write("proc/not-yet", "now\n");
+  ASSERT_TRUE(file.Read(&contents).ok());
+  EXPECT_EQ(contents, "now\n");
+}
+
+TEST(KernelFileTest, UnreadableFileIsAnIoError) {
+  ScratchHost host;
+  internal::KernelFile file(host.paths().proc);  // A directory: read(2) fails.
+  std::string contents;
+  EXPECT_EQ(file.Read(&contents).code(), Status::Code::kIOError);
+}
+
+TEST(HostProbeOpenFilesTest, EachRoundSeesTheCurrentContents) {
+  ScratchHost host;
+  HostProbe probe(host.paths());
+  SampleSet first;
+  probe.Collect(&first);
+  host.Write("proc/loadavg", "9.5 0.25 0.125 1/100 42\n");
+  host.Write("sys/class/net/eth0/operstate", "down\n");
+  SampleSet second;
+  probe.Collect(&second);
+  EXPECT_NE(*Find(first, "node_load1"), 9.5);
+  EXPECT_EQ(*Find(second, "node_load1"), 9.5);
+  EXPECT_EQ(*Find(first, "node_network_up", {{"device", "eth0"}}), 1);
+  EXPECT_EQ(*Find(second, "node_network_up", {{"device", "eth0"}}), 0);
+}
+
+TEST(HostProbeOpenFilesTest, FileThatAppearsIsReadFromThenOn) {
+  ScratchHost host;
+  host.Remove("proc/pressure");
+  HostProbe probe(host.paths());
+  SampleSet before;
+  probe.Collect(&before);
+  host.Write("proc/pressure/cpu", ReadFixture("hostroot/proc/pressure/cpu"));
+  host.Write("proc/pressure/memory", ReadFixture("hostroot/proc/pressure/memory"));
+  host.Write("proc/pressure/io", ReadFixture("hostroot/proc/pressure/io"));
+  SampleSet after;
+  probe.Collect(&after);
+  EXPECT_EQ(*Find(before, "node_scrape_collector_success", {{"collector", "pressure"}}), 0);
+  EXPECT_EQ(*Find(after, "node_scrape_collector_success", {{"collector", "pressure"}}), 1);
+}
+
+TEST(HostProbeOpenFilesTest, InterfacesComeAndGo) {
+  ScratchHost host;
+  HostProbe probe(host.paths());
+  SampleSet first;
+  probe.Collect(&first);
+  host.Remove("sys/class/net/eth0");
+  host.Write("sys/class/net/eth1/operstate", "up\n");
+  SampleSet second;
+  probe.Collect(&second);
+  EXPECT_TRUE(Find(first, "node_network_up", {{"device", "eth0"}}).has_value());
+  EXPECT_FALSE(Find(first, "node_network_up", {{"device", "eth1"}}).has_value());
+  EXPECT_FALSE(Find(second, "node_network_up", {{"device", "eth0"}}).has_value());
+  EXPECT_EQ(*Find(second, "node_network_up", {{"device", "eth1"}}), 1);
 }
 
 }  // namespace
