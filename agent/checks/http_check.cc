@@ -46,25 +46,21 @@ constexpr long kMaxRedirects = 10;
   F(curl_slist_free_all)
 // clang-format on
 
-struct LibcurlApi {
-  VITALS_LIBCURL_FUNCTIONS(VITALS_DECLARE_FUNCTION)
-};
+VITALS_LIBRARY_API(LibcurlApi, VITALS_LIBCURL_FUNCTIONS);
+
+// curl_global_init is not thread-safe, so it runs once, when the library is
+// loaded, before any check can run.
+Status InitLibcurl(const LibcurlApi& api, const SharedLibrary& library) {
+  if (api.curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    return Status::Unavailable(library.soname() + ": curl_global_init failed");
+  }
+  return Status::Ok();
+}
 
 // Loads and initialises libcurl on the first call; later calls return the
-// same outcome. curl_global_init is not thread-safe, so it runs here, once,
-// before any check can run.
+// same outcome.
 Result<const LibcurlApi*> LoadLibcurl() {
-  static const Result<LibcurlApi> loaded = []() -> Result<LibcurlApi> {
-    ASSIGN_OR_RETURN(SharedLibrary library, SharedLibrary::Open(kLibcurlSoname));
-    LibcurlApi api;
-    VITALS_LIBCURL_FUNCTIONS(VITALS_BIND_FUNCTION)
-    if (api.curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-      return Status::Unavailable(library.soname() + ": curl_global_init failed");
-    }
-    return api;
-  }();
-  if (!loaded.ok()) return loaded.status();
-  return &*loaded;
+  return LoadLibraryOnce<LibcurlApi>(kLibcurlSoname, InitLibcurl);
 }
 
 // REQUIRES: LoadLibcurl succeeded, which NewHttpCheck makes sure of for every

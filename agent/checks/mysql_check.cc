@@ -38,25 +38,21 @@ using SteadyClock = std::chrono::steady_clock;
   F(mysql_store_result_start)
 // clang-format on
 
-struct LibmariadbApi {
-  VITALS_LIBMARIADB_FUNCTIONS(VITALS_DECLARE_FUNCTION)
-};
+VITALS_LIBRARY_API(LibmariadbApi, VITALS_LIBMARIADB_FUNCTIONS);
 
-// Loads libmariadb and initialises it on the first call; later calls return
-// the same outcome. mysql_init() would initialise the library on first use,
-// which is not thread-safe, and checks run on several threads.
+// mysql_init() would initialise the library on first use, which is not
+// thread-safe, and checks run on several threads: it is initialised once, here.
+Status InitLibmariadb(const LibmariadbApi& api, const SharedLibrary& library) {
+  if (api.mysql_server_init(0, nullptr, nullptr) != 0) {
+    return Status::Unavailable(library.soname() + ": mysql_server_init failed");
+  }
+  return Status::Ok();
+}
+
+// Loads and initialises libmariadb on the first call; later calls return the
+// same outcome.
 Result<const LibmariadbApi*> LoadLibmariadb() {
-  static const Result<LibmariadbApi> loaded = []() -> Result<LibmariadbApi> {
-    ASSIGN_OR_RETURN(SharedLibrary library, SharedLibrary::Open(kLibmariadbSoname));
-    LibmariadbApi api;
-    VITALS_LIBMARIADB_FUNCTIONS(VITALS_BIND_FUNCTION)
-    if (api.mysql_server_init(0, nullptr, nullptr) != 0) {
-      return Status::Unavailable(library.soname() + ": mysql_server_init failed");
-    }
-    return api;
-  }();
-  if (!loaded.ok()) return loaded.status();
-  return &*loaded;
+  return LoadLibraryOnce<LibmariadbApi>(kLibmariadbSoname, InitLibmariadb);
 }
 
 // REQUIRES: LoadLibmariadb succeeded, which CreateMysqlCheck makes sure of

@@ -35,21 +35,10 @@ using SteadyClock = std::chrono::steady_clock;
   F(PQstatus)
 // clang-format on
 
-struct LibpqApi {
-  VITALS_LIBPQ_FUNCTIONS(VITALS_DECLARE_FUNCTION)
-};
+VITALS_LIBRARY_API(LibpqApi, VITALS_LIBPQ_FUNCTIONS);
 
 // Loads libpq on the first call; later calls return the same outcome.
-Result<const LibpqApi*> LoadLibpq() {
-  static const Result<LibpqApi> loaded = []() -> Result<LibpqApi> {
-    ASSIGN_OR_RETURN(SharedLibrary library, SharedLibrary::Open(kLibpqSoname));
-    LibpqApi api;
-    VITALS_LIBPQ_FUNCTIONS(VITALS_BIND_FUNCTION)
-    return api;
-  }();
-  if (!loaded.ok()) return loaded.status();
-  return &*loaded;
-}
+Result<const LibpqApi*> LoadLibpq() { return LoadLibraryOnce<LibpqApi>(kLibpqSoname); }
 
 // REQUIRES: LoadLibpq succeeded, which CreatePostgresCheck makes sure of
 // before any of the code below runs.

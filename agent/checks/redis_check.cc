@@ -32,21 +32,10 @@ using SteadyClock = std::chrono::steady_clock;
   F(redisConnectWithTimeout) F(redisFree) F(redisSetTimeout)
 // clang-format on
 
-struct HiredisApi {
-  VITALS_HIREDIS_FUNCTIONS(VITALS_DECLARE_FUNCTION)
-};
+VITALS_LIBRARY_API(HiredisApi, VITALS_HIREDIS_FUNCTIONS);
 
 // Loads hiredis on the first call; later calls return the same outcome.
-Result<const HiredisApi*> LoadHiredis() {
-  static const Result<HiredisApi> loaded = []() -> Result<HiredisApi> {
-    ASSIGN_OR_RETURN(SharedLibrary library, SharedLibrary::Open(kHiredisSoname));
-    HiredisApi api;
-    VITALS_HIREDIS_FUNCTIONS(VITALS_BIND_FUNCTION)
-    return api;
-  }();
-  if (!loaded.ok()) return loaded.status();
-  return &*loaded;
-}
+Result<const HiredisApi*> LoadHiredis() { return LoadLibraryOnce<HiredisApi>(kHiredisSoname); }
 
 // REQUIRES: LoadHiredis succeeded, which CreateRedisCheck makes sure of
 // before any of the code below runs.

@@ -51,19 +51,44 @@ class SharedLibrary {
 // loaded it at start-up or SharedLibrary::Open did.
 bool IsLibraryLoaded(const std::string& soname);
 
-// A table of a library's functions is a struct with one pointer per function,
-// named and typed after the function's declaration in the library's header:
+// A table of a library's functions: VITALS_LIBRARY_API(LibpqApi, LIBPQ_FUNCTIONS)
+// declares `struct LibpqApi` with one pointer per function that
 //
 //   #define LIBPQ_FUNCTIONS(F) F(PQfinish) F(PQstatus) ...
-//   struct LibpqApi { LIBPQ_FUNCTIONS(VITALS_DECLARE_FUNCTION) };
 //
-// and is filled in, inside a function returning Status or Result, with
-//
-//   LIBPQ_FUNCTIONS(VITALS_BIND_FUNCTION)
-//
-// where `library` is a SharedLibrary and `api` the table.
+// lists, named and typed after the function's declaration in the library's
+// header, and `Status Bind(const SharedLibrary& library)`, which points each
+// at the library's function (Unavailable if one is missing).
+#define VITALS_LIBRARY_API(Api, FUNCTIONS)                                 \
+  struct Api {                                                             \
+    FUNCTIONS(VITALS_DECLARE_FUNCTION)                                     \
+    ::vitals::Status Bind(const ::vitals::agent::SharedLibrary& library) { \
+      FUNCTIONS(VITALS_BIND_FUNCTION)                                      \
+      return ::vitals::Status::Ok();                                       \
+    }                                                                      \
+  }
 #define VITALS_DECLARE_FUNCTION(name) decltype(&::name) name = nullptr;
-#define VITALS_BIND_FUNCTION(name) RETURN_IF_ERROR(library.Bind(#name, &api.name));
+#define VITALS_BIND_FUNCTION(name) RETURN_IF_ERROR(library.Bind(#name, &name));
+
+// Opens `soname`, binds the functions of `Api` (a VITALS_LIBRARY_API table)
+// and runs `init`, if given, to initialise the library: once per process and
+// Api, by the first call; every later call, from any thread, returns the same
+// outcome, and the table lives as long as the process. Unavailable if the
+// library cannot be loaded or lacks a function; what `init` returns if it
+// fails.
+template <typename Api>
+Result<const Api*> LoadLibraryOnce(const char* soname,
+                                   Status (*init)(const Api&, const SharedLibrary&) = nullptr) {
+  static const Result<Api> loaded = [&]() -> Result<Api> {
+    ASSIGN_OR_RETURN(SharedLibrary library, SharedLibrary::Open(soname));
+    Api api;
+    RETURN_IF_ERROR(api.Bind(library));
+    if (init != nullptr) RETURN_IF_ERROR(init(api, library));
+    return api;
+  }();
+  if (!loaded.ok()) return loaded.status();
+  return &*loaded;
+}
 
 // The libraries behind the check kinds, as found at build time.
 inline constexpr char kLibpqSoname[] = VITALS_LIBPQ_SONAME;            // postgres checks.
