@@ -27,6 +27,8 @@ class ScratchStore {
     options.sync_writes = sync;
     options.background_maintenance = background;
     options.retention = std::chrono::milliseconds(0);
+    // A scratch store is thrown away: closing it need not write its head.
+    options.persist_head_on_close = false;
     auto store = storage::Store::Open(options);
     if (store.ok()) store_ = std::move(store).value();
     status_ = store.status();

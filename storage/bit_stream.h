@@ -59,6 +59,8 @@ class BitBuffer {
   }
 
   uint64_t bit_size() const { return uint64_t{size_} * 8 + pending_bits_; }
+  // Where the next word will be stored, for a prefetch hint.
+  const void* tail() const { return buf_.get() + size_; }
   size_t capacity() const { return capacity_; }
   // Appends the bits as bytes, the last one padded with zero bits.
   void AppendTo(std::string* out) const;

@@ -74,6 +74,8 @@ class ChunkEncoder {
   void Append(int64_t t_ms, double v);
 
   size_t num_samples() const { return num_samples_; }
+  // Where Append will write next, for a prefetch hint.
+  const void* tail() const { return bits_.tail(); }
   // REQUIRES: num_samples() > 0.
   int64_t min_time() const { return min_time_; }
   int64_t max_time() const { return max_time_; }

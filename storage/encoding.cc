@@ -5,12 +5,64 @@
 namespace vitals::storage {
 
 void AppendSeriesKey(std::span<const LabelRef> labels, std::string* key) {
+  size_t add = 0;
+  for (const LabelRef& l : labels) add += l.name.size() + l.value.size() + 2;
+  const size_t old_size = key->size();
+  key->resize(old_size + add);
+  char* out = key->data() + old_size;
   for (const LabelRef& l : labels) {
-    key->append(l.name);
-    key->push_back('\xff');
-    key->append(l.value);
-    key->push_back('\xff');
+    std::memcpy(out, l.name.data(), l.name.size());
+    out += l.name.size();
+    *out++ = '\xff';
+    std::memcpy(out, l.value.data(), l.value.size());
+    out += l.value.size();
+    *out++ = '\xff';
   }
+}
+
+namespace {
+
+// 64x64 -> 128-bit multiply, folded: the mixing step of wyhash-style hashes.
+__extension__ using UInt128 = unsigned __int128;
+
+inline uint64_t Fold(uint64_t a, uint64_t b) {
+  const UInt128 product = static_cast<UInt128>(a) * b;
+  return static_cast<uint64_t>(product) ^ static_cast<uint64_t>(product >> 64);
+}
+
+constexpr uint64_t kHashSeed = 0x2d358dccaa6c78a5ull;
+constexpr uint64_t kFieldMul = 0x8bb84b93962eacc9ull;
+constexpr uint64_t kWordMul = 0x4b33a62ed433d4a3ull;
+
+inline uint64_t Load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline uint64_t Load32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// The 1..7 bytes at p as one word (overlapping reads; the length is hashed
+// separately, so every (bytes, length) pair still maps to one word).
+inline uint64_t LoadShort(const char* p, size_t n) {
+  if (n >= 4) return Load32(p) | (Load32(p + n - 4) << 32);
+  return static_cast<uint64_t>(static_cast<unsigned char>(p[0])) |
+         static_cast<uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8 |
+         static_cast<uint64_t>(static_cast<unsigned char>(p[n - 1])) << 16;
+}
+
+}  // namespace
+
+uint64_t HashSeriesKey(std::string_view key) {
+  const char* p = key.data();
+  size_t n = key.size();
+  uint64_t h = Fold(kHashSeed ^ n, kFieldMul);
+  for (; n >= 8; p += 8, n -= 8) h = Fold(h ^ Load64(p), kWordMul);
+  if (n > 0) h = Fold(h ^ LoadShort(p, n), kWordMul);
+  return Fold(h, kFieldMul);
 }
 
 bool LabelsFromSeriesKey(std::string_view key, Labels* labels) {

@@ -98,6 +98,9 @@ inline bool GetFixed64(std::string_view in, size_t* pos, uint64_t* v) {
 // Series key: "name 0xFF value 0xFF" for every label, sorted by name. 0xFF
 // never occurs in UTF-8, so it separates names and values unambiguously.
 void AppendSeriesKey(std::span<const LabelRef> labels, std::string* key);
+// The series key's hash for the in-memory index (not stored anywhere, so it
+// may change between versions): 8 bytes per multiply.
+uint64_t HashSeriesKey(std::string_view key);
 // InvalidArgument-free decode: a malformed key yields false.
 bool LabelsFromSeriesKey(std::string_view key, Labels* labels);
 // Orders two series keys as their label sets order (name, then value, label

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "storage/chunk.h"
+#include "storage/prefetch.h"
 
 namespace vitals::storage {
 
@@ -56,6 +57,14 @@ struct MemSeries {
   // Out-of-order samples not yet folded into a closed chunk, sorted by time.
   std::vector<std::pair<int64_t, double>> out_of_order;
   uint64_t out_of_order_first_seq = 0;
+
+  // Hints ahead of appending to the head: first the open chunk's fields,
+  // then (once those are in cache) the end of its buffer.
+  void PrefetchOpen() const {
+    Prefetch(&open);
+    Prefetch(reinterpret_cast<const char*>(&open) + sizeof(open) - 1);
+  }
+  void PrefetchOpenTail() const { PrefetchForWrite(open.tail()); }
 
   bool HasHeadData() const { return open.num_samples() > 0 || !closed.empty() || !out_of_order.empty(); }
   // The lowest log sequence of samples still only in memory, or UINT64_MAX.

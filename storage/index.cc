@@ -39,20 +39,6 @@ std::vector<uint64_t> Union(const std::vector<const std::vector<uint64_t>*>& lis
 
 }  // namespace
 
-uint64_t SeriesIndex::HashKey(std::string_view key) {
-  return std::hash<std::string_view>{}(key);
-}
-
-MemSeries* SeriesIndex::KeyTable::Find(std::string_view key, uint64_t hash) const {
-  if (slots_.empty()) return nullptr;
-  const size_t mask = slots_.size() - 1;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const Slot& slot = slots_[i];
-    if (slot.series == nullptr) return nullptr;
-    if (slot.hash == hash && slot.series->key == key) return slot.series;
-  }
-}
-
 void SeriesIndex::KeyTable::Insert(MemSeries* series, uint64_t hash) {
   if ((size_ + 1) * 2 > slots_.size()) Grow();
   const size_t mask = slots_.size() - 1;

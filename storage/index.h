@@ -12,7 +12,9 @@
 
 #include "common/labels.h"
 #include "common/selector.h"
+#include "storage/encoding.h"
 #include "storage/head.h"
+#include "storage/prefetch.h"
 
 namespace vitals::storage {
 
@@ -32,13 +34,23 @@ class SeriesIndex {
 
   // --- writer ---
   // The series with this key, or nullptr.
-  MemSeries* Find(std::string_view key) const { return by_key_.Find(key, HashKey(key)); }
-  MemSeries* Find(std::string_view key, uint64_t hash) const { return by_key_.Find(key, hash); }
-  static uint64_t HashKey(std::string_view key);
-  // Hints for batch lookups: load the hash slot, then the series it names,
-  // into cache ahead of Find.
+  MemSeries* Find(std::string_view key) const { return Find(key, HashKey(key)); }
+  MemSeries* Find(std::string_view key, uint64_t hash) const {
+    return by_key_.Find(hash, [key](const MemSeries& s) {
+      uint64_t a, b;
+      __builtin_memcpy(&a, s.key.data(), 8);
+      asm volatile("" : "+r"(a));
+      __builtin_memcpy(&b, key.data(), 8);
+      asm volatile("" : "+r"(b));
+      return a == b && s.key == key; });
+  }
+  static uint64_t HashKey(std::string_view key) { return HashSeriesKey(key); }
+  // Hints for batch lookups, each a few lookups before the previous one: load
+  // the hash slot, then the series it names, then the series' key into cache
+  // ahead of Find. None waits for memory.
   void PrefetchSlot(uint64_t hash) const { by_key_.PrefetchSlot(hash); }
   void PrefetchSeries(uint64_t hash) const { by_key_.PrefetchSeries(hash); }
+  void PrefetchKey(uint64_t hash) const { by_key_.PrefetchKey(hash); }
   // The series with this id, or nullptr.
   MemSeries* FindById(uint64_t id) const;
   // Takes ownership of `series` and indexes it under `labels`.
@@ -78,18 +90,36 @@ class SeriesIndex {
   // touches one cache line, where std::unordered_map chases a node per entry.
   class KeyTable {
    public:
-    MemSeries* Find(std::string_view key, uint64_t hash) const;
+    // The first series with this hash for which equal(series) holds.
+    template <typename Equal>
+    MemSeries* Find(uint64_t hash, Equal equal) const {
+      if (slots_.empty()) return nullptr;
+      const size_t mask = slots_.size() - 1;
+      for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        const Slot& slot = slots_[i];
+        if (slot.series == nullptr) return nullptr;
+        if (slot.hash == hash && equal(*slot.series)) return slot.series;
+      }
+    }
     void Insert(MemSeries* series, uint64_t hash);
     void PrefetchSlot(uint64_t hash) const {
-      if (!slots_.empty()) __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
+      if (!slots_.empty()) Prefetch(&slots_[hash & (slots_.size() - 1)]);
     }
+    // The series' first 64 bytes (two cache lines unless it is aligned to
+    // one): its key's pointer and the writer fields.
     void PrefetchSeries(uint64_t hash) const {
-      if (slots_.empty()) return;
-      const MemSeries* series = slots_[hash & (slots_.size() - 1)].series;
-      if (series != nullptr) {
-        __builtin_prefetch(series);
-        __builtin_prefetch(series->key.data());
+      if (const MemSeries* series = Probe(hash)) {
+        Prefetch(series);
+        Prefetch(reinterpret_cast<const char*>(series) + 63);
       }
+    }
+    // The key's bytes. Reads the series, so call it after PrefetchSeries.
+    void PrefetchKey(uint64_t hash) const {
+      const MemSeries* series = Probe(hash);
+      if (series == nullptr) return;
+      const std::string& key = series->key;
+      for (size_t offset = 0; offset < key.size(); offset += 64) Prefetch(key.data() + offset);
+      Prefetch(key.data() + key.size() - 1);
     }
     size_t size() const { return size_; }
     size_t MemoryBytes() const { return slots_.capacity() * sizeof(Slot); }
@@ -99,6 +129,18 @@ class SeriesIndex {
       uint64_t hash = 0;
       MemSeries* series = nullptr;  // nullptr: empty.
     };
+    // The first series among the few slots from `hash`'s with that hash
+    // (usually the one Find returns), without comparing keys; or nullptr.
+    const MemSeries* Probe(uint64_t hash) const {
+      if (slots_.empty()) return nullptr;
+      const size_t mask = slots_.size() - 1;
+      for (size_t i = hash & mask, n = 0; n < 4; i = (i + 1) & mask, ++n) {
+        const Slot& slot = slots_[i];
+        if (slot.series == nullptr) return nullptr;
+        if (slot.hash == hash) return slot.series;
+      }
+      return nullptr;
+    }
     void Grow();
     std::vector<Slot> slots_;  // Size is a power of two, at most half full.
     size_t size_ = 0;

@@ -415,6 +415,20 @@ Status RocksDbStore::ReplayLog() {
 
 int64_t RocksDbStore::PartitionOf(int64_t t) const { return FloorDiv(t, partition_ms_); }
 
+bool RocksDbStore::InPartitionOf(int64_t a, int64_t b) {
+  if (a < recent_partition_start_ || a >= recent_partition_end_) {
+    const int64_t index = PartitionOf(a);
+    int64_t start, end;
+    if (__builtin_mul_overflow(index, partition_ms_, &start) ||
+        __builtin_add_overflow(start, partition_ms_, &end)) {
+      return index == PartitionOf(b);
+    }
+    recent_partition_start_ = start;
+    recent_partition_end_ = end;
+  }
+  return b >= recent_partition_start_ && b < recent_partition_end_;
+}
+
 Result<std::shared_ptr<const RocksDbStore::Partition>> RocksDbStore::GetOrCreatePartition(
     int64_t index) {
   {
@@ -577,7 +591,7 @@ void RocksDbStore::ApplyToHead(MemSeries& series, int64_t t, double v, uint64_t 
   ChunkEncoder& open = series.open;
   if (open.num_samples() > 0 &&
       (open.num_samples() >= options_.max_samples_per_chunk ||
-       PartitionOf(t) != PartitionOf(open.min_time()) ||
+       !InPartitionOf(open.min_time(), t) ||
        SaturatingSub(t, open.min_time()) >= options_.max_chunk_age.count())) {
     CloseOpenChunk(series);
   }
@@ -621,23 +635,37 @@ Result<AppendResult> RocksDbStore::Append(std::span<const SeriesSamples> input,
     }
   };
 
-  // Keys and hashes first, so that the index's cache misses overlap: slots
-  // are prefetched here, and each series a few series ahead below.
+  // Looking a series up costs cache misses: its labels (wherever the caller
+  // keeps them), the index slot, the series, the series' key. So that they
+  // overlap, the first pass builds and hashes every key, fetching the labels
+  // kLabelsAhead series ahead; the second fetches the slot kSlotAhead series
+  // ahead, the series kSeriesAhead ahead and its key kKeyAhead ahead of
+  // comparing it.
+  constexpr size_t kLabelsAhead = 8;
+  constexpr size_t kSlotAhead = 32;
+  constexpr size_t kSeriesAhead = 16;
+  constexpr size_t kKeyAhead = 8;
   std::string keys;
   std::vector<std::pair<size_t, uint64_t>> key_ends(input.size());  // (end offset, hash)
   for (size_t i = 0; i < input.size(); ++i) {
+    if (i + kLabelsAhead < input.size()) {
+      for (const LabelRef& l : input[i + kLabelsAhead].labels) {
+        Prefetch(l.name.data());
+        Prefetch(l.value.data());
+      }
+    }
     size_t start = keys.size();
     AppendSeriesKey(input[i].labels, &keys);
-    uint64_t hash = SeriesIndex::HashKey(std::string_view(keys).substr(start));
-    key_ends[i] = {keys.size(), hash};
-    index_.PrefetchSlot(hash);
+    key_ends[i] = {keys.size(), SeriesIndex::HashKey(std::string_view(keys).substr(start))};
   }
-  constexpr size_t kPrefetchDistance = 8;
+  for (size_t i = 0; i < std::min(kSlotAhead, input.size()); ++i) {
+    index_.PrefetchSlot(key_ends[i].second);
+  }
   for (size_t i = 0; i < input.size(); ++i) {
     const SeriesSamples& in = input[i];
-    if (i + kPrefetchDistance < input.size()) {
-      index_.PrefetchSeries(key_ends[i + kPrefetchDistance].second);
-    }
+    if (i + kSlotAhead < input.size()) index_.PrefetchSlot(key_ends[i + kSlotAhead].second);
+    if (i + kSeriesAhead < input.size()) index_.PrefetchSeries(key_ends[i + kSeriesAhead].second);
+    if (i + kKeyAhead < input.size()) index_.PrefetchKey(key_ends[i + kKeyAhead].second);
     const size_t n = std::min(in.timestamps_ms.size(), in.values.size());
     if (n == 0) continue;
     if (std::string why = ValidateLimits(in.labels); !why.empty()) {
@@ -651,6 +679,16 @@ Result<AppendResult> RocksDbStore::Append(std::span<const SeriesSamples> input,
       if (auto it = created_by_key.find(key); it != created_by_key.end()) series = it->second;
     }
     if (series == nullptr) {
+      // 0xFF separates the key's fields (it never occurs in UTF-8); a label
+      // holding it would make the key ambiguous.
+      if (std::ranges::any_of(in.labels, [](const LabelRef& l) {
+            return l.name.find('\xff') != std::string_view::npos ||
+                   l.value.find('\xff') != std::string_view::npos;
+          })) {
+        reject(RejectReason::kLabelLimit, in.labels, in.timestamps_ms[0],
+               "has a label holding the byte 0xFF, which is not UTF-8", n);
+        continue;
+      }
       Labels labels = ToLabels(in.labels);
       if (std::string why = CheckSeriesLimits(labels, &pending_counts); !why.empty()) {
         reject(RejectReason::kSeriesLimit, in.labels, in.timestamps_ms[0], why, n);
@@ -735,7 +773,14 @@ Result<AppendResult> RocksDbStore::Append(std::span<const SeriesSamples> input,
   for (size_t i = 0; i < created.size(); ++i) index_.Add(std::move(created[i]), created_labels[i]);
   int64_t max_t = max_time_.load();
   int64_t min_t = min_head_time_.load();
-  for (const Accepted& a : accepted) {
+  // Each head chunk is fetched a few samples ahead, its buffer's end once
+  // the chunk's fields are in.
+  constexpr size_t kOpenAhead = 16;
+  constexpr size_t kTailAhead = 8;
+  for (size_t j = 0; j < accepted.size(); ++j) {
+    if (j + kOpenAhead < accepted.size()) accepted[j + kOpenAhead].series->PrefetchOpen();
+    if (j + kTailAhead < accepted.size()) accepted[j + kTailAhead].series->PrefetchOpenTail();
+    const Accepted& a = accepted[j];
     ApplyToHead(*a.series, a.t, a.v, seq, a.in_order);
     max_t = std::max(max_t, a.t);
     min_t = std::min(min_t, a.t);

@@ -116,6 +116,9 @@ class RocksDbStore final : public Store {
   Status ReplayLog();
 
   int64_t PartitionOf(int64_t t) const;
+  // PartitionOf(a) == PartitionOf(b), usually without a division: the bounds
+  // of the partition last asked about are kept. REQUIRES: write_mu_ held.
+  bool InPartitionOf(int64_t a, int64_t b);
   Result<std::shared_ptr<const Partition>> GetOrCreatePartition(int64_t index);
   std::string ValidateLimits(std::span<const LabelRef> labels) const;
   std::string CheckSeriesLimits(const Labels& labels,
@@ -153,6 +156,9 @@ class RocksDbStore final : public Store {
   std::mutex write_mu_;     // The one write path: Append, replay, Maintain's head edits.
   uint64_t last_seq_ = 0;            // GUARDED_BY(write_mu_)
   uint64_t log_trimmed_before_ = 0;  // GUARDED_BY(write_mu_)
+  // [start, end) of the partition InPartitionOf last computed.
+  int64_t recent_partition_start_ = 0;  // GUARDED_BY(write_mu_)
+  int64_t recent_partition_end_ = 0;    // GUARDED_BY(write_mu_)
 
   SeriesIndex index_;
   mutable HeadLocks head_locks_;

@@ -531,6 +531,57 @@ TEST_F(SmallChunkStoreTest, SamplesSpanningManyChunksAndPartitionsReadBackInOrde
   EXPECT_EQ(Range("x", 100000, 120000), "x 105000=15 112000=16 119000=17\n");
 }
 
+TEST_F(SmallChunkStoreTest, ChunksAreCutAtPartitionBoundariesOnEitherSideOfZero) {
+  // 5 s apart from -90 s: a 4-sample chunk would cross -60 s, 0 and 60 s.
+  std::string want_before_zero = "x";
+  for (int i = 0; i < 36; ++i) {
+    const int64_t t = -90000 + i * 5000;
+    Append({MakeSample("x", {}, t, i)});
+    if (t >= -60000 && t < 0) {
+      want_before_zero += " " + std::to_string(t) + "=" + std::to_string(i);
+    }
+  }
+  want_before_zero += "\n";
+  Maintain();
+  Reopen();
+  // Each partition alone holds exactly its samples.
+  EXPECT_EQ(Range("x", -60000, -1), want_before_zero);
+  EXPECT_EQ(Range("x", 0, 59999), "x 0=18 5000=19 10000=20 15000=21 20000=22 25000=23 30000=24 "
+                                  "35000=25 40000=26 45000=27 50000=28 55000=29\n");
+  EXPECT_EQ(Range("x", 60000, 90000), "x 60000=30 65000=31 70000=32 75000=33 80000=34 85000=35\n");
+}
+
+TEST_F(StoreTest, ALabelHoldingTheByte0xFFIsRejectedAsNotUtf8) {
+  // 0xFF separates the fields of a series key; in a value it would let two
+  // label sets share one key.
+  AppendResult result = Append({MakeSample("a", {{"b", "x\xff" "c\xffy"}}, 1000, 1),
+                                MakeSample("a", {{"b", "x"}, {"c", "y"}}, 1000, 2)});
+  EXPECT_EQ(result.rejected_for(RejectReason::kLabelLimit), 1u);
+  EXPECT_EQ(result.appended, 1u);
+  EXPECT_EQ(Range("a"), "a{b=\"x\",c=\"y\"} 1000=2\n");
+}
+
+TEST_F(StoreTest, ManySeriesWhoseKeysDifferOnlyInTheirLastBytesStayApart) {
+  // Values of every length from 1 to 20 bytes, differing in the last one, in
+  // batches longer than the write path's look-ahead; each series appended in
+  // two rounds, the second one found through the index.
+  std::vector<Sample> round;
+  for (int length = 1; length <= 20; ++length) {
+    for (char last : std::string("abc")) {
+      round.push_back(MakeSample("m", {{"v", std::string(length - 1, 'z') + last}}, 1000, length));
+    }
+  }
+  AppendResult first = Append(round);
+  EXPECT_EQ(first.appended, 60u);
+  EXPECT_EQ(first.new_series, 60u);
+  for (Sample& s : round) s.timestamp_ms = 2000;
+  AppendResult second = Append(round);
+  EXPECT_EQ(second.appended, 60u);
+  EXPECT_EQ(second.new_series, 0u);
+  EXPECT_EQ(store_->GetStats().series, 60u);
+  EXPECT_EQ(Range("m{v=\"zzzb\"}"), "m{v=\"zzzb\"} 1000=4 2000=4\n");
+}
+
 // The default: closing writes the head to chunks and empties the log.
 class PersistHeadStoreTest : public StoreTest {
  protected:
