@@ -4,88 +4,17 @@
 // compaction, all on the realistic fleet of bench/datagen.h.
 #include <benchmark/benchmark.h>
 
-#include <filesystem>
-#include <random>
-
-#include "bench/datagen.h"
+#include "bench/storage_workload.h"
 #include "storage/store.h"
 
 namespace vitals {
 namespace {
 
-constexpr int64_t kStartMs = 1'700'000'000'000;
-constexpr int64_t kIntervalMs = 10'000;
-
-// A store in a fresh temporary directory, removed when this goes away.
-class ScratchStore {
- public:
-  explicit ScratchStore(bool sync, bool background = true) {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("vitals-bench-" + std::to_string(std::random_device{}()));
-    storage::Options options;
-    options.path = dir_.string();
-    options.sync_writes = sync;
-    options.background_maintenance = background;
-    options.retention = std::chrono::milliseconds(0);
-    // A scratch store is thrown away: closing it need not write its head.
-    options.persist_head_on_close = false;
-    auto store = storage::Store::Open(options);
-    if (store.ok()) store_ = std::move(store).value();
-    status_ = store.status();
-  }
-  ~ScratchStore() {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  storage::Store* operator->() { return store_.get(); }
-  storage::Store& operator*() { return *store_; }
-  const Status& status() const { return status_; }
-  const std::filesystem::path& dir() const { return dir_; }
-
- private:
-  std::filesystem::path dir_;
-  std::unique_ptr<storage::Store> store_;
-  Status status_;
-};
-
-// The fleet's samples for `rounds` rounds, as batches of `batch_size` in
-// series order, with timestamps and values precomputed so that the timed
-// loop only copies two numbers per sample.
-struct Workload {
-  Workload(size_t series, size_t batch_size, size_t rounds)
-      : generator(/*seed=*/42, series, kStartMs, kIntervalMs, /*jitter=*/true) {
-    values.resize(series);
-    for (size_t s = 0; s < series; ++s) values[s] = generator.SeriesSamples(s, rounds);
-    for (size_t first = 0; first < series; first += batch_size) {
-      std::vector<Sample>& batch = batches.emplace_back();
-      for (size_t s = first; s < std::min(series, first + batch_size); ++s) {
-        batch.push_back(Sample{generator.series()[s], 0, 0});
-      }
-    }
-    this->batch_size = batch_size;
-    this->rounds = rounds;
-  }
-
-  // Fills batch `b` with round `round`'s samples (rounds past the
-  // precomputed ones repeat the values at later timestamps).
-  std::vector<Sample>& Batch(size_t b, size_t round) {
-    std::vector<Sample>& batch = batches[b];
-    size_t r = round % rounds;
-    int64_t shift = static_cast<int64_t>(round / rounds * rounds) * kIntervalMs;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      const auto& [t, v] = values[b * batch_size + i][r];
-      batch[i].timestamp_ms = t + shift;
-      batch[i].value = v;
-    }
-    return batch;
-  }
-
-  bench::DataGenerator generator;
-  std::vector<std::vector<std::pair<int64_t, double>>> values;  // By series, by round.
-  std::vector<std::vector<Sample>> batches;
-  size_t batch_size;
-  size_t rounds;
-};
+using bench::FilledStore;
+using bench::FillStore;
+using bench::kStorageStartMs;
+using bench::ScratchStore;
+using bench::Workload;
 
 // Steady state: every series exists; each iteration appends one batch.
 void BM_Append(benchmark::State& state) {
@@ -126,28 +55,6 @@ BENCHMARK(BM_Append)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 
-// A store holding `series` series for `rounds` rounds, all in chunks on disk.
-std::unique_ptr<ScratchStore> FilledStore(size_t series, size_t rounds, Workload** out) {
-  static Workload* workload = nullptr;
-  delete workload;
-  workload = new Workload(series, 1000, rounds);
-  auto store = std::make_unique<ScratchStore>(/*sync=*/false, /*background=*/false);
-  for (size_t r = 0; r < rounds; ++r) {
-    for (size_t b = 0; b < workload->batches.size(); ++b) {
-      if (!(*store)->Append(workload->Batch(b, r), {}).ok()) return nullptr;
-    }
-    if (r % 100 == 99 && !(*store)->Maintain().ok()) return nullptr;
-  }
-  // Every chunk to disk: an hour-later sample ages the open chunks out.
-  Sample late{workload->generator.series()[0], kStartMs + static_cast<int64_t>(rounds) * kIntervalMs + 3'600'000, 0};
-  if (!(*store)->Append({late}, {}).ok() || !(*store)->Maintain().ok() ||
-      !(*store)->Compact().ok()) {
-    return nullptr;
-  }
-  *out = workload;
-  return store;
-}
-
 // Reads every sample of the selected series in [min, max]; returns the count.
 uint64_t ReadAll(storage::Store& store, const std::vector<Matcher>& matchers, int64_t min,
                  int64_t max, benchmark::State& state) {
@@ -171,44 +78,43 @@ uint64_t ReadAll(storage::Store& store, const std::vector<Matcher>& matchers, in
 
 // One series over 24 h at 10 s resolution: 8,640 samples from disk.
 void BM_ReadOneSeries24h(benchmark::State& state) {
-  Workload* workload = nullptr;
-  auto store = FilledStore(100, 8640, &workload);
-  if (!store) return state.SkipWithError("filling the store failed");
+  Result<FilledStore> filled = FillStore(100, 8640);
+  if (!filled.ok()) return state.SkipWithError(filled.status().ToString().c_str());
   std::vector<Matcher> matchers;
-  for (const Label& l : workload->generator.series()[7]) {
+  for (const Label& l : filled->workload->generator.series()[7]) {
     matchers.push_back(Matcher::Create(MatchType::kEqual, l.name, l.value).value());
   }
   uint64_t n = 0;
-  for (auto _ : state) n = ReadAll(**store, matchers, kStartMs, kStartMs + 86'400'000, state);
+  for (auto _ : state) {
+    n = ReadAll(**filled->store, matchers, kStorageStartMs, kStorageStartMs + 86'400'000, state);
+  }
   state.counters["samples"] = static_cast<double>(n);
 }
 BENCHMARK(BM_ReadOneSeries24h)->Unit(benchmark::kMicrosecond);
 
 // 10,000 series over 1 h: 3.6 million samples.
 void BM_Read10kSeries1h(benchmark::State& state) {
-  Workload* workload = nullptr;
-  auto store = FilledStore(10000, 360, &workload);
-  if (!store) return state.SkipWithError("filling the store failed");
+  Result<FilledStore> filled = FillStore(10000, 360);
+  if (!filled.ok()) return state.SkipWithError(filled.status().ToString().c_str());
   std::vector<Matcher> matchers = {
       Matcher::Create(MatchType::kRegexMatch, "__name__", ".+").value()};
   uint64_t n = 0;
-  for (auto _ : state) n = ReadAll(**store, matchers, kStartMs, kStartMs + 3'600'000 - 1, state);
+  for (auto _ : state) {
+    n = ReadAll(**filled->store, matchers, kStorageStartMs, kStorageStartMs + 3'600'000 - 1, state);
+  }
   state.counters["samples"] = static_cast<double>(n);
 }
 BENCHMARK(BM_Read10kSeries1h)->Unit(benchmark::kMillisecond);
 
 // Disk use after compaction: 1,000 series over 24 h (8.64 million samples).
+// bench/disk_vs_victoriametrics.sh compares it with VictoriaMetrics.
 void BM_DiskBytesPerSample(benchmark::State& state) {
   for (auto _ : state) {
-    Workload* workload = nullptr;
-    auto store = FilledStore(1000, 8640, &workload);
-    if (!store) return state.SkipWithError("filling the store failed");
-    auto analysis = (*store)->Analyze(1);
+    Result<FilledStore> filled = FillStore(bench::kDiskSeries, bench::kDiskRounds);
+    if (!filled.ok()) return state.SkipWithError(filled.status().ToString().c_str());
+    auto analysis = (*filled->store)->Analyze(1);
     if (!analysis.ok()) return state.SkipWithError(analysis.status().ToString().c_str());
-    uint64_t dir_bytes = 0;
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(store->dir())) {
-      if (entry.is_regular_file()) dir_bytes += entry.file_size();
-    }
+    const uint64_t dir_bytes = bench::DirectoryBytes(filled->store->dir());
     double samples = static_cast<double>(analysis->chunk_samples);
     state.counters["chunk_bytes_per_sample"] = static_cast<double>(analysis->chunk_bytes) / samples;
     state.counters["sst_bytes_per_sample"] = static_cast<double>(analysis->sst_bytes) / samples;
