@@ -8,16 +8,13 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "collector/control_json.h"
 #include "collector/rules_api.h"
 #include "common/log.h"
 #include "common/units.h"
 
 namespace vitals::collector {
 namespace {
-
-// Objects keep the order members are added in, so answers read
-// service, module, mode, ... rather than alphabetically.
-using Json = nlohmann::ordered_json;
 
 // How often a watch looks up from the engine's wait to see whether it was
 // cancelled (server shutdown).
@@ -64,9 +61,6 @@ ApiResponse FromStatus(const Status& status) {
       return Error(500, "internal", status.ToString());
   }
 }
-
-// RFC 3339 in UTC, or null for 0 ("never", "unknown").
-Json Time(int64_t ms) { return ms == 0 ? Json() : Json(FormatRfc3339(ms)); }
 
 // --- Parameters ---
 
@@ -197,152 +191,6 @@ Result<actions::Mode> ModeParam(std::string_view text) {
     return BadData(VITALS_CONCAT(_param_, __LINE__).status().message()); \
   }                                                                      \
   lhs = std::move(VITALS_CONCAT(_param_, __LINE__)).value()
-
-// --- JSON of the engine's values ---
-
-Json ModeStateJson(const actions::ModeState& m) {
-  Json j;
-  j["service"] = m.key.service;
-  j["module"] = m.key.module;
-  j["mode"] = actions::ModeName(m.mode);
-  j["source"] = actions::ModeSourceName(m.source);
-  j["reason"] = m.reason;
-  j["since"] = Time(m.since_ms);
-  j["since_ms"] = m.since_ms;
-  j["eta"] = Time(m.eta_ms);
-  j["eta_ms"] = m.eta_ms;
-  j["incident_id"] = m.incident_id;
-  return j;
-}
-
-Json UpcomingJson(const actions::UpcomingMaintenance& u) {
-  Json j;
-  j["window_id"] = u.window_id;
-  j["service"] = u.key.service;
-  j["module"] = u.key.module;
-  j["mode"] = actions::ModeName(u.mode);
-  j["reason"] = u.reason;
-  j["start"] = Time(u.start_ms);
-  j["end"] = Time(u.end_ms);
-  j["start_ms"] = u.start_ms;
-  j["end_ms"] = u.end_ms;
-  return j;
-}
-
-Json OverrideJson(const actions::Override& o) {
-  Json j;
-  j["service"] = o.key.service;
-  j["module"] = o.key.module;
-  j["mode"] = actions::ModeName(o.mode);
-  j["reason"] = o.reason;
-  j["actor"] = o.actor;
-  j["since"] = Time(o.since_ms);
-  j["since_ms"] = o.since_ms;
-  j["expires"] = Time(o.expires_ms);
-  j["expires_ms"] = o.expires_ms;
-  return j;
-}
-
-Json OccurrenceJson(const std::optional<actions::Occurrence>& o) {
-  if (!o) return Json();
-  Json j;
-  j["start"] = Time(o->start_ms);
-  j["end"] = Time(o->end_ms);
-  j["start_ms"] = o->start_ms;
-  j["end_ms"] = o->end_ms;
-  return j;
-}
-
-// The stored form of a window, its times spelled out, and its active and
-// next occurrence as of `now_ms`.
-Json WindowJson(const actions::MaintenanceWindow& w, int64_t now_ms) {
-  Json j;
-  for (const char* key : {"id", "service", "module", "mode", "reason"}) j[key] = nullptr;  // First.
-  const nlohmann::json stored = actions::MaintenanceWindowToJson(w);
-  for (const auto& [key, value] : stored.items()) j[key] = value;
-  j["start"] = Time(w.start_ms);
-  j["until"] = Time(w.until_ms);
-  const bool valid = actions::Validate(w).ok();  // The functions below require it.
-  j["active"] = valid ? OccurrenceJson(actions::ActiveAt(w, now_ms)) : Json();
-  j["next"] = valid ? OccurrenceJson(actions::NextAfter(w, now_ms)) : Json();
-  return j;
-}
-
-Json IncidentJson(const actions::Incident& inc, bool with_timeline) {
-  Json j;
-  j["id"] = inc.id;
-  j["service"] = inc.service;
-  j["title"] = inc.title;
-  j["state"] = inc.open() ? "open" : "closed";
-  j["opened"] = Time(inc.opened_ms);
-  j["opened_ms"] = inc.opened_ms;
-  j["closed"] = Time(inc.closed_ms);
-  j["closed_ms"] = inc.closed_ms;
-  j["alerts"] = inc.alerts;
-  j["firing"] = inc.firing;
-  if (with_timeline) {
-    Json timeline = Json::array();
-    for (const actions::TimelineEntry& e : inc.timeline) {
-      Json t;
-      t["time"] = Time(e.time_ms);
-      t["time_ms"] = e.time_ms;
-      t["kind"] = e.kind;
-      t["message"] = e.message;
-      t["actor"] = e.actor;
-      timeline.push_back(std::move(t));
-    }
-    j["timeline"] = std::move(timeline);
-  } else {
-    j["timeline_entries"] = inc.timeline.size();
-  }
-  return j;
-}
-
-Json VersionsJson(const actions::ServiceVersions& v) {
-  Json j;
-  j["service"] = v.service;
-  j["current"] = v.current;
-  j["current_since"] = Time(v.current_since_ms);
-  j["current_since_ms"] = v.current_since_ms;
-  j["healthy_since"] = Time(v.healthy_since_ms);
-  j["healthy_since_ms"] = v.healthy_since_ms;
-  Json versions = Json::array();
-  for (const auto& [version, first_seen_ms] : v.first_seen) {
-    Json e;
-    e["version"] = version;
-    e["first_seen"] = Time(first_seen_ms);
-    e["first_seen_ms"] = first_seen_ms;
-    versions.push_back(std::move(e));
-  }
-  j["versions"] = std::move(versions);
-  Json points = Json::array();
-  for (const actions::RestorePoint& p : v.restore_points) {
-    Json e;
-    e["version"] = p.version;
-    e["first_seen"] = Time(p.first_seen_ms);
-    e["first_seen_ms"] = p.first_seen_ms;
-    e["healthy_at"] = Time(p.healthy_at_ms);
-    e["healthy_at_ms"] = p.healthy_at_ms;
-    points.push_back(std::move(e));
-  }
-  j["restore_points"] = std::move(points);
-  j["rolled_back_from"] = v.rolled_back_from;
-  j["last_rollback"] = Time(v.last_rollback_ms);
-  j["last_rollback_ms"] = v.last_rollback_ms;
-  j["rollback_running"] = v.rollback_running;
-  return j;
-}
-
-Json VerificationJson(const actions::AuditVerification& v) {
-  Json j;
-  j["ok"] = v.ok;
-  j["entries_checked"] = v.entries_checked;
-  j["first_bad_seq"] = v.first_bad_seq;
-  j["problem"] = v.problem;
-  j["last_seq"] = v.last_seq;
-  j["head_hash"] = v.head_hash;
-  return j;
-}
 
 // The bearer token of an "Authorization: Bearer <token>" header; "" if none.
 std::string BearerToken(const httplib::Request& req) {
