@@ -1,5 +1,6 @@
 #include "agent/agent.h"
 
+#include <malloc.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -97,6 +98,12 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentSetup setup, const Clock& cloc
     agent->checks_ = std::make_unique<CheckScheduler>(std::move(setup.checks), clock, options);
   }
   return agent;
+}
+
+void TuneAllocator() {
+  mallopt(M_ARENA_MAX, 1);
+  mallopt(M_MMAP_THRESHOLD, static_cast<int>(kAllocatorReturnBytes));
+  mallopt(M_TRIM_THRESHOLD, static_cast<int>(kAllocatorReturnBytes));
 }
 
 Agent::Agent(const AgentConfig& config, const Clock& clock, std::unique_ptr<Spool> spool)
@@ -221,10 +228,12 @@ void Agent::SpoolBatch(const SampleSet& set, std::vector<wire::CheckResult>* res
   // The batch's many small parts (a message per series, its label
   // references, timestamps and values, the string table) come from one
   // arena, freed at once when the batch is on disk: a few allocations
-  // instead of thousands, and none left scattered over the heap.
+  // instead of thousands, and none left scattered over the heap. Its blocks
+  // are large enough to be mapped and unmapped by the allocator
+  // (TuneAllocator), so the ~100 KiB of a round go back after it.
   google::protobuf::ArenaOptions options;
-  options.start_block_size = 8 << 10;
-  options.max_block_size = 32 << 10;
+  options.start_block_size = kAllocatorReturnBytes;
+  options.max_block_size = kAllocatorReturnBytes;
   google::protobuf::Arena arena(options);
   auto* batch = google::protobuf::Arena::CreateMessage<wire::Batch>(&arena);
   wirecodec::EncodeSamples(set, batch);

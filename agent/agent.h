@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -36,6 +37,17 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path);
 // under `services:`, every check's `service` and the agent's `service` label
 // if it has one. Sorted, without duplicates.
 std::vector<std::string> EnforcedServices(const AgentSetup& setup);
+
+// Tunes glibc's allocator for a small process that works a few milliseconds
+// per interval (docs/performance.md, "## Agent"): one arena for all threads
+// (the check and statvfs workers and ZeroMQ's threads allocate little; an
+// arena each kept ~100 KiB resident), and fixed thresholds of
+// kAllocatorReturnBytes instead of glibc's adaptive ones, which grow to the
+// largest block freed: blocks that large come from mmap and go back to the
+// system when freed, as does a free top of the heap that large, so what a
+// round allocates is returned between rounds. Call once, before threads start.
+void TuneAllocator();
+inline constexpr size_t kAllocatorReturnBytes = 64 << 10;
 
 // The agent's main loop: every `interval`, measure the host, put the samples
 // (plus the agent's own vitals_agent_* metrics and the dependency checks'

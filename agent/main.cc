@@ -33,7 +33,7 @@ constexpr char kUsage[] =
 
 struct Flags {
   std::string config_path;
-  std::string log_level;  // Empty: log.level from the configuration.
+  std::string log_level;         // Empty: log.level from the configuration.
   std::string spool_status_dir;  // Set: print the spool's contents instead of running.
 };
 
@@ -108,6 +108,7 @@ void ApplyLogLevel(const vitals::agent::AgentConfig& config, const std::string& 
 }  // namespace
 
 int main(int argc, char** argv) {
+  vitals::agent::TuneAllocator();
   vitals::BlockTerminationSignals();
   Flags flags;
   if (std::optional<int> exit_code = ParseFlags(argc, argv, &flags)) return *exit_code;

@@ -79,7 +79,8 @@ std::optional<Record> ParseRecord(std::string_view data, size_t pos) {
   const uint64_t seq = GetLittleEndian(h + 9, 8);
   const auto size = static_cast<uint32_t>(GetLittleEndian(h + 17, 4));
   if (data.size() - pos - kHeaderSize < size) return std::nullopt;
-  const uint32_t crc = Crc32c(data.substr(pos + kChecksummedFrom, kHeaderSize - kChecksummedFrom + size));
+  const uint32_t crc =
+      Crc32c(data.substr(pos + kChecksummedFrom, kHeaderSize - kChecksummedFrom + size));
   if (crc != GetLittleEndian(h + 4, 4)) return std::nullopt;
   if (type != RecordType::kBatch && !(type == RecordType::kAck && size == 0)) return std::nullopt;
   return Record{type, seq, pos + kHeaderSize, size};
@@ -205,10 +206,10 @@ std::optional<uint64_t> NumberedName(std::string_view name, std::string_view suf
 
 // The files of a spool directory, by kind.
 struct Listing {
-  std::set<uint64_t> segments;                 // First seqs.
-  std::map<uint64_t, uint64_t> batch_files;    // Earlier format: seq -> size.
-  bool has_last_seq_file = false;              // Earlier format.
-  std::vector<std::string> temporary_files;    // Of a write that did not finish.
+  std::set<uint64_t> segments;               // First seqs.
+  std::map<uint64_t, uint64_t> batch_files;  // Earlier format: seq -> size.
+  bool has_last_seq_file = false;            // Earlier format.
+  std::vector<std::string> temporary_files;  // Of a write that did not finish.
 };
 
 Result<Listing> List(const std::string& dir) {
@@ -250,13 +251,15 @@ std::string NumberedPath(const std::string& dir, uint64_t number, const char* su
 
 Spool::Spool(const SpoolOptions& options)
     : options_(options),
-      segment_bytes_(std::max<uint64_t>(1, std::min(options.segment_bytes, options.max_bytes / 8))) {}
+      segment_bytes_(
+          std::max<uint64_t>(1, std::min(options.segment_bytes, options.max_bytes / 8))) {}
 
 Result<std::unique_ptr<Spool>> Spool::Open(const SpoolOptions& options) {
   if (options.dir.empty()) return Status::InvalidArgument("spool directory is empty");
   std::error_code ec;
   std::filesystem::create_directories(options.dir, ec);
-  if (ec) return Status::IOError("cannot create spool directory " + options.dir + ": " + ec.message());
+  if (ec)
+    return Status::IOError("cannot create spool directory " + options.dir + ": " + ec.message());
   std::unique_ptr<Spool> spool(new Spool(options));
   // Kept open to fsync the directory when a segment is created.
   spool->dir_fd_ = ::open(options.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -453,7 +456,8 @@ Status Spool::MakeRoom(uint64_t incoming) {
       LOG_WARN << "spool full (" << bytes_ << " of " << options_.max_bytes << " bytes): dropping "
                << segment.live << " of the oldest batches, from " << oldest;
       dropped_ += segment.live;
-      for (auto it = batches_.lower_bound(oldest); it != batches_.end() && it->first < next_first;) {
+      for (auto it = batches_.lower_bound(oldest);
+           it != batches_.end() && it->first < next_first;) {
         if (it->second.segment != oldest) {
           ++it;
           continue;
@@ -494,14 +498,15 @@ Result<wire::Batch> Spool::Read(uint64_t seq) {
 
 Result<std::string> Spool::ReadEncoded(uint64_t seq) {
   auto it = batches_.find(seq);
-  if (it == batches_.end()) return Status::NotFound("batch " + std::to_string(seq) + " is not spooled");
+  if (it == batches_.end())
+    return Status::NotFound("batch " + std::to_string(seq) + " is not spooled");
   if (auto cached = recent_.find(seq); cached != recent_.end()) return cached->second;
   const Location location = it->second;
   if (location.segment == 0) return ReadBatchFile(seq);
   ASSIGN_OR_RETURN(int fd, SegmentFd(location.segment));
   std::string record(kHeaderSize + location.size, '\0');
-  const ssize_t n = ::pread(fd, record.data(), record.size(),
-                            static_cast<off_t>(location.offset - kHeaderSize));
+  const ssize_t n =
+      ::pread(fd, record.data(), record.size(), static_cast<off_t>(location.offset - kHeaderSize));
   if (n < 0) return Errno("read " + SegmentPath(location.segment));
   record.resize(static_cast<size_t>(n));
   std::optional<Record> parsed = ParseRecord(record, 0);

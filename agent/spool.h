@@ -143,8 +143,8 @@ class Spool {
   Result<std::string> DropCorrupt(uint64_t seq, const std::string& why);
 
   const SpoolOptions options_;
-  const uint64_t segment_bytes_;  // options_.segment_bytes, capped.
-  int dir_fd_ = -1;               // The spool directory, for fsync.
+  const uint64_t segment_bytes_;          // options_.segment_bytes, capped.
+  int dir_fd_ = -1;                       // The spool directory, for fsync.
   std::map<uint64_t, Segment> segments_;  // By first seq; the last is the tail.
   int tail_fd_ = -1;                      // The tail segment's file.
   uint64_t other_segment_ = 0;            // The one other segment kept open...

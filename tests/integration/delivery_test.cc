@@ -301,8 +301,7 @@ TEST_F(DeliveryTest, AgentRestartKeepsSpool) {
   ASSERT_NO_FATAL_FAILURE(StartCollector(collector));
   auto any_left = [&] {
     now = SpooledSeqs(spool_dir_);
-    return std::any_of(left.begin(), left.end(),
-                       [&](uint64_t seq) { return now.contains(seq); });
+    return std::any_of(left.begin(), left.end(), [&](uint64_t seq) { return now.contains(seq); });
   };
   EXPECT_TRUE(WaitFor([&] { return !any_left(); }, kDeadline))
       << "batches of the killed agent still spooled";
