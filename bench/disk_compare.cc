@@ -11,6 +11,11 @@
 // timestamps (`name{labels} value timestamp`, round by round as the store got
 // them), values in the shortest text that reads back as the same double.
 //   build/bench/vitals_disk_compare --export /tmp/samples.prom
+// With --recording FILE, fills the store with a recording of real agent
+// output instead (bench/data/agent-recording.prom.gz, which VictoriaMetrics
+// imports as it is), in time order, in batches of up to 1,000 samples, by
+// the same Append/Maintain/Compact path, and prints the same disk figures.
+//   build/bench/vitals_disk_compare --recording bench/data/agent-recording.prom.gz
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <charconv>
@@ -42,20 +47,6 @@ struct ExportSummary {
   uint64_t non_finite = 0;  // NaN (stale markers included) and ±Inf values.
 };
 
-// Appends `value` as the text format spells it: NaN, +Inf, -Inf, or the
-// shortest decimal that parses back to the same double. The text format has
-// no spelling of its own for a stale marker: it is written as NaN.
-void AppendValue(double value, std::string* out) {
-  if (std::isnan(value)) {
-    *out += "NaN";
-  } else if (std::isinf(value)) {
-    *out += value > 0 ? "+Inf" : "-Inf";
-  } else {
-    char number[32];
-    out->append(number, std::to_chars(number, number + sizeof(number), value).ptr);
-  }
-}
-
 // Writes every sample of `workload` to `path`, round-major, one
 // `series value timestamp_ms` line each. IOError if the file cannot be
 // written.
@@ -74,7 +65,7 @@ Result<ExportSummary> ExportSamples(const Workload& workload, const std::string&
     for (size_t s = 0; s < workload.values.size(); ++s) {
       const auto& [timestamp_ms, value] = workload.values[s][round];
       buffer += series_text[s];
-      AppendValue(value, &buffer);
+      AppendSampleValue(value, &buffer);
       buffer += ' ';
       buffer.append(number, std::to_chars(number, number + sizeof(number), timestamp_ms).ptr);
       buffer += '\n';
@@ -102,6 +93,27 @@ std::pair<int64_t, int64_t> TimeRange(const Workload& workload) {
   return {min, max};
 }
 
+// The disk figures of a filled, compacted store as JSON fields (each
+// starting with a comma), per sample of the `samples` it was filled with.
+Result<std::string> StoreJson(ScratchStore& store, uint64_t samples) {
+  ASSIGN_OR_RETURN(storage::Analysis analysis, store->Analyze(1));
+  const uint64_t dir_bytes = DirectoryBytes(store.dir());
+  // Bytes per sample of the samples appended, as BM_DiskBytesPerSample
+  // divides by the samples in chunks on disk (the same number, checked by
+  // the script through chunk_samples).
+  const double n = static_cast<double>(samples);
+  char json[512];
+  std::snprintf(json, sizeof(json),
+                ",\"chunk_samples\":%" PRIu64 ",\"chunk_bytes\":%" PRIu64
+                ",\"sst_bytes\":%" PRIu64 ",\"dir_bytes\":%" PRIu64
+                ",\"chunk_bytes_per_sample\":%.4f,\"sst_bytes_per_sample\":%.4f"
+                ",\"dir_bytes_per_sample\":%.4f",
+                analysis.chunk_samples, analysis.chunk_bytes, analysis.sst_bytes, dir_bytes,
+                static_cast<double>(analysis.chunk_bytes) / n,
+                static_cast<double>(analysis.sst_bytes) / n, static_cast<double>(dir_bytes) / n);
+  return std::string(json);
+}
+
 int Run(size_t series, size_t rounds, const std::string& export_path, bool store) {
   std::unique_ptr<Workload> workload;
   std::string store_json;
@@ -111,27 +123,12 @@ int Run(size_t series, size_t rounds, const std::string& export_path, bool store
       std::fprintf(stderr, "filling the store: %s\n", filled.status().ToString().c_str());
       return 1;
     }
-    Result<storage::Analysis> analysis = (*filled->store)->Analyze(1);
-    if (!analysis.ok()) {
-      std::fprintf(stderr, "analyzing the store: %s\n", analysis.status().ToString().c_str());
+    Result<std::string> json = StoreJson(*filled->store, series * rounds);
+    if (!json.ok()) {
+      std::fprintf(stderr, "analyzing the store: %s\n", json.status().ToString().c_str());
       return 1;
     }
-    const uint64_t dir_bytes = DirectoryBytes(filled->store->dir());
-    // Bytes per sample of the generated samples, as BM_DiskBytesPerSample
-    // divides by the samples in chunks on disk (the same number, checked by
-    // the script through chunk_samples).
-    const double samples = static_cast<double>(series * rounds);
-    char json[512];
-    std::snprintf(json, sizeof(json),
-                  ",\"chunk_samples\":%" PRIu64 ",\"chunk_bytes\":%" PRIu64
-                  ",\"sst_bytes\":%" PRIu64 ",\"dir_bytes\":%" PRIu64
-                  ",\"chunk_bytes_per_sample\":%.4f,\"sst_bytes_per_sample\":%.4f"
-                  ",\"dir_bytes_per_sample\":%.4f",
-                  analysis->chunk_samples, analysis->chunk_bytes, analysis->sst_bytes, dir_bytes,
-                  static_cast<double>(analysis->chunk_bytes) / samples,
-                  static_cast<double>(analysis->sst_bytes) / samples,
-                  static_cast<double>(dir_bytes) / samples);
-    store_json = json;
+    store_json = *std::move(json);
     workload = std::move(filled->workload);
   } else {
     workload = std::make_unique<Workload>(series, kStorageBatchSize, rounds);
@@ -160,6 +157,42 @@ int Run(size_t series, size_t rounds, const std::string& export_path, bool store
   return 0;
 }
 
+// The same figures for a recording (ReadRecording) instead of the generated
+// fleet, plus what the store did not take (every sample should be appended).
+int RunRecording(const std::string& path) {
+  Result<Recording> recording = ReadRecording(path);
+  if (!recording.ok()) {
+    std::fprintf(stderr, "%s\n", recording.status().ToString().c_str());
+    return 1;
+  }
+  if (recording->samples.empty()) {
+    std::fprintf(stderr, "%s holds no sample\n", path.c_str());
+    return 1;
+  }
+  auto filled = FillStoreWithRecording(*recording);
+  if (!filled.ok()) {
+    std::fprintf(stderr, "filling the store: %s\n", filled.status().ToString().c_str());
+    return 1;
+  }
+  auto& [store, counts] = *filled;
+  Result<std::string> store_json = StoreJson(*store, recording->samples.size());
+  if (!store_json.ok()) {
+    std::fprintf(stderr, "analyzing the store: %s\n", store_json.status().ToString().c_str());
+    return 1;
+  }
+  if (!counts.first_rejection.empty()) {
+    std::fprintf(stderr, "first sample refused: %s\n", counts.first_rejection.c_str());
+  }
+  std::printf("{\"series\":%zu,\"samples\":%zu,\"non_finite\":%" PRIu64
+              ",\"first_timestamp_ms\":%" PRId64 ",\"last_timestamp_ms\":%" PRId64
+              ",\"appended\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"rejected\":%" PRIu64
+              "%s}\n",
+              recording->series.size(), recording->samples.size(), recording->non_finite,
+              recording->first_ms(), recording->last_ms(), counts.appended, counts.duplicates,
+              counts.rejected, store_json->c_str());
+  return 0;
+}
+
 }  // namespace
 }  // namespace vitals::bench
 
@@ -167,17 +200,26 @@ int main(int argc, char** argv) {
   size_t series = vitals::bench::kDiskSeries;
   size_t rounds = vitals::bench::kDiskRounds;
   std::string export_path;
+  std::string recording_path;
   bool no_store = false;
   CLI::App app{"Disk use of BM_DiskBytesPerSample's samples, and those samples as text"};
-  app.add_option("--series", series, "Series of the generated fleet")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--rounds", rounds, "Samples per series, 10 s apart")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--export", export_path,
-                 "Also write the samples to this file in the Prometheus text format");
-  app.add_flag("--no-store", no_store, "Only generate (and export): no store, no disk figures");
+  auto* series_opt = app.add_option("--series", series, "Series of the generated fleet")
+                         ->capture_default_str()
+                         ->check(CLI::PositiveNumber);
+  auto* rounds_opt = app.add_option("--rounds", rounds, "Samples per series, 10 s apart")
+                         ->capture_default_str()
+                         ->check(CLI::PositiveNumber);
+  auto* export_opt = app.add_option(
+      "--export", export_path, "Also write the samples to this file in the Prometheus text format");
+  auto* no_store_opt =
+      app.add_flag("--no-store", no_store, "Only generate (and export): no store, no disk figures");
+  app.add_option("--recording", recording_path,
+                 "Fill the store with this recording (Prometheus text with timestamps, gzip'ed "
+                 "or plain, e.g. bench/data/agent-recording.prom.gz) instead of the generator's "
+                 "samples")
+      ->check(CLI::ExistingFile)
+      ->excludes(series_opt, rounds_opt, export_opt, no_store_opt);
   CLI11_PARSE(app, argc, argv);
+  if (!recording_path.empty()) return vitals::bench::RunRecording(recording_path);
   return vitals::bench::Run(series, rounds, export_path, !no_store);
 }

@@ -24,12 +24,23 @@
 # SST files against VM's data and indexdb directories (the data and index of
 # both), and the whole store directory against VM's whole storage directory
 # (VM's includes its persisted caches, Vitals' its write-ahead log).
+# With --recording FILE, both get a recording of real agent output instead
+# (bench/data/agent-recording.prom.gz, made by bench/record_agent.sh:
+# Prometheus text with millisecond timestamps, gzip'ed or plain):
+# vitals_disk_compare --recording fills the store with it (time order, batches
+# of up to 1,000 samples, same Append/Maintain/Compact path) and must append
+# every sample; VictoriaMetrics imports the file as it is; the checks are the
+# same except that the read-back covers every sample of the recording (VM's
+# export of all series, line for line against the file), and the series and
+# samples expected are the recording's. VictoriaMetrics drops NaN values that
+# are not staleness markers: if the recording holds NaN, they are left out of
+# what VM is expected to hold (and said so); bytes per sample divide by all.
 # It builds nothing: run `cmake --build BUILD --target vitals_disk_compare`
 # first (a Release build). VictoriaMetrics comes from the Debian package
 # victoria-metrics (scripts/setup installs it). Needs about 2.5 GB in TMPDIR.
 #
 # Usage: bench/disk_vs_victoriametrics.sh [--build DIR] [--series N]
-#          [--rounds N] [--lines N] [--timeout-s N] [--keep]
+#          [--rounds N] [--recording FILE] [--lines N] [--timeout-s N] [--keep]
 #   Defaults: build dir build, 1000 series x 8640 rounds (BM_DiskBytesPerSample's
 #   data set; other sizes are for trying the script out), 50000 lines per
 #   import request, 600 s timeout for each wait on VictoriaMetrics.
@@ -43,6 +54,7 @@ rounds=8640
 lines=50000
 timeout_s=600
 keep=0
+recording=""
 vm_bin=/usr/bin/victoria-metrics
 
 while (($#)); do
@@ -50,6 +62,7 @@ while (($#)); do
     --build) build_dir=$2; shift 2 ;;
     --series) series=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
+    --recording) recording=$2; shift 2 ;;
     --lines) lines=$2; shift 2 ;;
     --timeout-s) timeout_s=$2; shift 2 ;;
     --keep) keep=1; shift ;;
@@ -61,6 +74,7 @@ for n in series rounds lines timeout_s; do
   [[ "${!n}" =~ ^[1-9][0-9]*$ ]] || { echo "--${n//_/-} must be a positive integer" >&2; exit 2; }
 done
 
+[[ -z "$recording" || -r "$recording" ]] || { echo "cannot read --recording $recording" >&2; exit 2; }
 tool_bin="$build_dir/bench/vitals_disk_compare"
 [[ -x "$tool_bin" ]] || { echo "missing executable: $tool_bin (build first)" >&2; exit 2; }
 if [[ ! -x "$vm_bin" ]]; then
@@ -98,30 +112,55 @@ wait_for() {
 }
 
 # --- (a) Vitals ------------------------------------------------------------
-samples=$((series * rounds))
-log "vitals: $series series x $rounds rounds = $samples samples into a scratch store"
-# The scratch store lives in $tmp too, so nothing outlives the script.
-vitals=$(TMPDIR="$tmp" "$tool_bin" --series "$series" --rounds "$rounds" \
-         --export "$tmp/samples.prom")
-log "vitals: $vitals"
-for field in samples chunk_samples export_lines; do
-  [[ "$(json_field "$vitals" "$field")" == "$samples" ]] ||
-    die "vitals_disk_compare: $field is not $samples: $vitals"
-done
-[[ "$(json_field "$vitals" export_non_finite)" == 0 ]] ||
-  log "note: the samples hold NaN or Inf values; a stale marker cannot be told from NaN in text"
+vm_expected_nan=0  # NaN samples, which VictoriaMetrics drops (see above).
+if [[ -n "$recording" ]]; then
+  log "vitals: the recording $recording into a scratch store"
+  vitals=$(TMPDIR="$tmp" "$tool_bin" --recording "$recording")
+  log "vitals: $vitals"
+  samples=$(json_field "$vitals" samples)
+  series=$(json_field "$vitals" series)
+  for field in appended chunk_samples; do
+    [[ "$(json_field "$vitals" "$field")" == "$samples" ]] ||
+      die "vitals_disk_compare: $field is not $samples: $vitals"
+  done
+  for field in duplicates rejected; do
+    [[ "$(json_field "$vitals" "$field")" == 0 ]] ||
+      die "vitals_disk_compare: $field is not 0: $vitals"
+  done
+  # The file as VictoriaMetrics gets it, and as the read-back compares it.
+  gzip -dcf "$recording" | grep -v '^#' | grep -v '^$' >"$tmp/samples.prom" || true
+  vm_expected_nan=$(awk '$(NF - 1) ~ /^[Nn][Aa][Nn]$/ { n++ } END { print n + 0 }' "$tmp/samples.prom")
+  ((vm_expected_nan == 0)) ||
+    log "note: $vm_expected_nan NaN samples in the recording; VictoriaMetrics drops them"
+  awk '$(NF - 1) !~ /^[Nn][Aa][Nn]$/' "$tmp/samples.prom" >"$tmp/check_sent.txt"
+else
+  samples=$((series * rounds))
+  log "vitals: $series series x $rounds rounds = $samples samples into a scratch store"
+  # The scratch store lives in $tmp too, so nothing outlives the script.
+  vitals=$(TMPDIR="$tmp" "$tool_bin" --series "$series" --rounds "$rounds" \
+           --export "$tmp/samples.prom")
+  log "vitals: $vitals"
+  for field in samples chunk_samples export_lines; do
+    [[ "$(json_field "$vitals" "$field")" == "$samples" ]] ||
+      die "vitals_disk_compare: $field is not $samples: $vitals"
+  done
+  [[ "$(json_field "$vitals" export_non_finite)" == 0 ]] ||
+    log "note: the samples hold NaN or Inf values; a stale marker cannot be told from NaN in text"
+  # One host's series, all kinds, for the read-back check.
+  grep -F 'agent="host-1000"' "$tmp/samples.prom" >"$tmp/check_sent.txt"
+fi
 first_ms=$(json_field "$vitals" first_timestamp_ms)
 last_ms=$(json_field "$vitals" last_timestamp_ms)
 sst_bytes=$(json_field "$vitals" sst_bytes)
 vitals_dir_bytes=$(json_field "$vitals" dir_bytes)
+vm_samples=$((samples - vm_expected_nan))
+# What is read back: one host of the generated fleet, or the whole recording.
+if [[ -n "$recording" ]]; then check_match='{__name__=~".+"}'; else check_match='{agent="host-1000"}'; fi
 
 # --- (b) VictoriaMetrics ---------------------------------------------------
 mkdir -p "$tmp/parts"
 split -l "$lines" -d -a 6 --additional-suffix=.prom "$tmp/samples.prom" "$tmp/parts/"
 ((keep)) || rm -f "$tmp/samples.prom"
-# One host's series, all kinds, for the read-back check.
-check_host='agent="host-1000"'
-grep -h -F "$check_host" "$tmp"/parts/*.prom >"$tmp/check_sent.txt"
 
 port=$(free_port)
 vm="http://127.0.0.1:$port"
@@ -142,9 +181,9 @@ for part in "${parts[@]}"; do
   ((keep)) || rm -f "$part"
 done
 rows_added_all() {
-  (($(metric "$vm" vm_rows_added_to_storage_total) - rows_before >= samples))
+  (($(metric "$vm" vm_rows_added_to_storage_total) - rows_before >= vm_samples))
 }
-wait_for "vm_rows_added_to_storage_total to count $samples samples" rows_added_all
+wait_for "vm_rows_added_to_storage_total to count $vm_samples samples" rows_added_all
 curl -sf --max-time 120 "$vm/internal/force_flush" >/dev/null || die "force_flush failed"
 
 # Every sample stored, and stored as sent.
@@ -156,36 +195,49 @@ at=$(((last_ms + 999) / 1000))
 window="$(((last_ms - first_ms) / 1000 + 3600))s"
 counted=$(query "$vm" "sum(count_over_time({__name__=~\".+\"}[$window]))" "$at")
 series_counted=$(query "$vm" "count(count_over_time({__name__=~\".+\"}[$window]))" "$at")
-per_series=$(query "$vm" "count(count_over_time({__name__=~\".+\"}[$window]) != $rounds)" "$at")
+per_series=""
+[[ -n "$recording" ]] ||
+  per_series=$(query "$vm" "count(count_over_time({__name__=~\".+\"}[$window]) != $rounds)" "$at")
 log "victoriametrics: rows added $rows_added, ignored $ignored, invalid $invalid;" \
     "count_over_time $counted over $series_counted series"
-((rows_added == samples)) || die "VictoriaMetrics added $rows_added rows, not $samples"
+((rows_added == vm_samples)) || die "VictoriaMetrics added $rows_added rows, not $vm_samples"
 ((ignored == 0 && invalid == 0)) || die "VictoriaMetrics ignored $ignored and refused $invalid rows"
-[[ "$counted" == "$samples" ]] || die "count_over_time gives ${counted:-nothing}, not $samples"
+[[ "$counted" == "$vm_samples" ]] || die "count_over_time gives ${counted:-nothing}, not $vm_samples"
 [[ "$series_counted" == "$series" ]] || die "VictoriaMetrics has ${series_counted:-no} series, not $series"
 [[ -z "$per_series" ]] || die "$per_series series do not have $rounds samples each"
-# Read-back: VM's export of one host, as `series value timestamp` lines like
-# the ones sent, compared value by value as doubles.
-curl -sf --max-time 300 "$vm/api/v1/export" --data-urlencode "match[]={$check_host}" |
+# Read-back: VM's export of $check_match, as `series value timestamp` lines
+# like the ones sent (label values escaped as the text format does),
+# compared value by value as doubles.
+curl -sf --max-time 300 "$vm/api/v1/export" --data-urlencode "match[]=$check_match" |
   jq -r '(.metric.__name__ + "{" + ([.metric | to_entries[] | select(.key != "__name__")]
-          | sort_by(.key) | map(.key + "=\"" + .value + "\"") | join(",")) + "}") as $s
+          | sort_by(.key) | map(.key + "=\"" + (.value | gsub("\\\\"; "\\\\")
+          | gsub("\""; "\\\"") | gsub("\n"; "\\n")) + "\"") | join(",")) + "}") as $s
          | range(0; .values | length) as $i | "\($s) \(.values[$i]) \(.timestamps[$i])"' \
   >"$tmp/check_stored.txt"
 # Splits a line into series text, value and timestamp at its last two spaces.
-mismatches=$(awk '
+# VictoriaMetrics keeps values as decimals of at most 15 to 16 significant
+# digits, so a double that is not the shortest decimal of its value (float
+# noise such as 367.59585200000004, which the agent sends) comes back as
+# 367.595852: such a value counts as rounded (relative difference at most
+# 1e-15), any other difference as a mismatch.
+read -r mismatches rounded checked < <(awk '
   function parse(line) {
     t = substr(line, match(line, / [^ ]+$/) + 1); line = substr(line, 1, RSTART - 1)
     v = substr(line, match(line, / [^ ]+$/) + 1); key = substr(line, 1, RSTART - 1) " " t
   }
+  function abs(x) { return x < 0 ? -x : x }
   NR == FNR { parse($0); stored[key] = v; next }
-  { parse($0); sent++; if (!(key in stored) || stored[key] + 0 != v + 0) bad++ }
-  END { printf "%d %d\n", bad, sent }' "$tmp/check_stored.txt" "$tmp/check_sent.txt")
-checked=${mismatches#* }
-mismatches=${mismatches% *}
+  { parse($0); sent++
+    if (!(key in stored)) { bad++; next }
+    s = stored[key] + 0; v += 0
+    if (s == v) next
+    if (abs(s - v) <= 1e-15 * abs(v)) rounded++; else bad++ }
+  END { printf "%d %d %d\n", bad, rounded, sent }' "$tmp/check_stored.txt" "$tmp/check_sent.txt")
 stored_lines=$(wc -l <"$tmp/check_stored.txt")
-log "victoriametrics: read back $checked samples of $check_host: $mismatches differ"
+log "victoriametrics: read back $checked samples of $check_match: $mismatches differ," \
+    "$rounded rounded to 15 significant digits"
 ((checked > 0 && mismatches == 0 && stored_lines == checked)) ||
-  die "VictoriaMetrics returned $stored_lines samples of $check_host, $mismatches of $checked sent differ"
+  die "VictoriaMetrics returned $stored_lines samples of $check_match, $mismatches of $checked sent differ"
 
 # Fully merged, as Vitals is after Compact.
 months=$(for d in "$vm_data"/data/{small,big}/[0-9][0-9][0-9][0-9]_[0-9][0-9]; do
@@ -205,7 +257,7 @@ storage() {
 # counts rows in parts, not those still in memory).
 merged() {
   (($(metric "$vm" vm_active_merges) == 0 && $(storage vm_parts) <= partitions &&
-    $(storage vm_rows) == samples))
+    $(storage vm_rows) == vm_samples))
 }
 wait_for "the forced merge of $months" merged
 vm_parts=$(storage vm_parts)
@@ -227,10 +279,18 @@ vm_cache_bytes=$(du -sb "$vm_data/cache" | cut -f1)
 per() { awk -v a="$1" -v n="$samples" 'BEGIN { printf "%.3f", a / n }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 echo
-data_set=""
-((series == 1000 && rounds == 8640)) && data_set=" (BM_DiskBytesPerSample's data set)"
-echo "disk after compaction: $series series x $rounds rounds at 10 s = $samples samples$data_set," \
-     "every one stored by both"
+if [[ -n "$recording" ]]; then
+  nan_note=""
+  ((vm_expected_nan == 0)) || nan_note=" (VictoriaMetrics: all but the $vm_expected_nan NaN)"
+  echo "disk after compaction: the recording $recording, $series series, $samples samples" \
+       "over $(((last_ms - first_ms) / 1000)) s, every one stored by both$nan_note"
+else
+  data_set=""
+  ((series == 1000 && rounds == 8640)) && data_set=" (BM_DiskBytesPerSample's data set)"
+  echo "disk after compaction: $series series x $rounds rounds at 10 s = $samples samples$data_set," \
+       "every one stored by both"
+fi
+((rounded == 0)) || echo "  (VictoriaMetrics rounded $rounded of the $checked values read back to 15 significant digits)"
 echo "vitals: $tool_bin"
 echo "victoriametrics: $vm_bin (package $(dpkg-query -W -f='${Version}' victoria-metrics 2>/dev/null ||
      echo unknown)), $partitions partition(s), $vm_parts part(s) after force_merge"
