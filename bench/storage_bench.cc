@@ -1,7 +1,8 @@
 // The storage engine's in-process targets (issue #4): append throughput with
 // 100,000 active series in batches of 1,000, read latency for one series over
 // 24 h and 10,000 series over 1 h, and disk bytes per sample after
-// compaction, all on the realistic fleet of bench/datagen.h.
+// compaction, all on the realistic fleet of bench/datagen.h; append
+// throughput also on the recording of real agent output (BM_AppendRecorded).
 #include <benchmark/benchmark.h>
 
 #include "bench/storage_workload.h"
@@ -52,6 +53,102 @@ BENCHMARK(BM_Append)
     ->ArgNames({"series", "batch", "sync"})
     ->Args({100000, 1000, 0})
     ->Args({100000, 1000, 1})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// The recording of real agent output (bench/data/agent-recording.prom.gz)
+// replicated to `series` series: copy c of the recording's series carries
+// agent and instance "rec-<c>", so a fleet of identical hosts. Batches of
+// `batch_size` series in series order; round r of a series is its recorded
+// sample r, timestamps as recorded (a series with fewer samples than r
+// starts over, one recording's span later).
+struct RecordedWorkload {
+  RecordedWorkload(const bench::Recording& recording, size_t series, size_t batch_size)
+      : batch_size(batch_size) {
+    std::vector<std::vector<std::pair<int64_t, double>>>& by_series = samples_by_series;
+    by_series.resize(recording.series.size());
+    for (const bench::Recording::Point& p : recording.samples) {
+      by_series[p.series].emplace_back(p.timestamp_ms, p.value);
+    }
+    span_ms = recording.last_ms() - recording.first_ms() + 1000;
+    std::vector<Sample> all;
+    for (size_t s = 0; s < series; ++s) {
+      const size_t recorded = s % recording.series.size();
+      if (by_series[recorded].empty()) continue;
+      const std::string copy = "rec-" + std::to_string(s / recording.series.size());
+      Labels labels = recording.series[recorded];
+      SetLabel(&labels, "agent", copy);
+      SetLabel(&labels, "instance", copy);
+      all.push_back(Sample{std::move(labels), 0, 0});
+      values.push_back(&by_series[recorded]);
+    }
+    for (size_t first = 0; first < all.size(); first += batch_size) {
+      batches.emplace_back(all.begin() + static_cast<ptrdiff_t>(first),
+                           all.begin() + static_cast<ptrdiff_t>(std::min(all.size(), first + batch_size)));
+    }
+  }
+
+  // Fills batch `b` with round `round`'s samples.
+  std::vector<Sample>& Batch(size_t b, size_t round) {
+    std::vector<Sample>& batch = batches[b];
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const auto& series = *values[b * batch_size + i];
+      const auto& [t, v] = series[round % series.size()];
+      batch[i].timestamp_ms = t + static_cast<int64_t>(round / series.size()) * span_ms;
+      batch[i].value = v;
+    }
+    return batch;
+  }
+
+  // The recorded samples by series; fixed after construction.
+  std::vector<std::vector<std::pair<int64_t, double>>> samples_by_series;
+  // Per replicated series, its recorded samples (into samples_by_series).
+  std::vector<const std::vector<std::pair<int64_t, double>>*> values;
+  std::vector<std::vector<Sample>> batches;
+  size_t batch_size;
+  int64_t span_ms = 0;
+};
+
+// BM_Append on real agent output: the recording replicated to 100,000 series
+// (RecordedWorkload), appended in batches of 1,000 through the same path.
+// Skipped if the recording cannot be read.
+void BM_AppendRecorded(benchmark::State& state) {
+  const size_t series = static_cast<size_t>(state.range(0));
+  const size_t batch_size = static_cast<size_t>(state.range(1));
+  Result<bench::Recording> recording = bench::ReadRecording(VITALS_AGENT_RECORDING);
+  if (!recording.ok()) return state.SkipWithError(recording.status().ToString().c_str());
+  if (recording->samples.empty()) return state.SkipWithError("the recording holds no sample");
+  RecordedWorkload workload(*recording, series, batch_size);
+  ScratchStore store(/*sync=*/false);
+  if (!store.status().ok()) return state.SkipWithError(store.status().ToString().c_str());
+  for (size_t b = 0; b < workload.batches.size(); ++b) {  // Round 0 creates the series.
+    if (!store->Append(workload.Batch(b, 0), {}).ok()) return state.SkipWithError("append");
+  }
+  std::vector<std::unique_ptr<SampleViews>> views;
+  for (const std::vector<Sample>& batch : workload.batches) {
+    views.push_back(std::make_unique<SampleViews>(batch));
+  }
+  size_t round = 1, b = 0;
+  uint64_t appended = 0, refused = 0;
+  for (auto _ : state) {
+    workload.Batch(b, round);
+    auto result = store->Append(views[b]->series(), {});
+    if (!result.ok()) return state.SkipWithError(result.status().ToString().c_str());
+    appended += result->appended;
+    refused += result->duplicates + result->rejected_total();
+    if (++b == workload.batches.size()) {
+      b = 0;
+      ++round;
+    }
+  }
+  state.counters["samples_per_s"] =
+      benchmark::Counter(static_cast<double>(appended), benchmark::Counter::kIsRate);
+  state.counters["recorded_series"] = static_cast<double>(recording->series.size());
+  state.counters["refused"] = static_cast<double>(refused);
+}
+BENCHMARK(BM_AppendRecorded)
+    ->ArgNames({"series", "batch"})
+    ->Args({100000, 1000})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 
