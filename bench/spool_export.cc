@@ -68,9 +68,12 @@ Result<Labels> AgentLabels(const std::string& agent_id, const std::vector<std::s
 }
 
 // Writes every spooled batch of `spool_dir` to `out`. IOError if the spool
-// or the output cannot be read or written; InvalidArgument if a batch does
+// or the output cannot be read or written; NotFound if `spool_dir` does not
+// exist; InvalidArgument if a batch does
 // not decode (the collector would refuse it too).
 Result<ExportSummary> Export(const std::string& spool_dir, const Labels& agent_labels, FILE* out) {
+  // Open would create a missing directory: an empty export of a mistyped path.
+  RETURN_IF_ERROR(agent::Spool::Inspect(spool_dir).status());
   agent::SpoolOptions options;
   options.dir = spool_dir;
   options.sync = false;
