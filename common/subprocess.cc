@@ -330,9 +330,12 @@ Result<std::string> ResolveExecutable(const std::string& program, const std::str
   std::string_view rest(search_path);
   while (true) {
     size_t colon = rest.find(':');
-    std::string dir(rest.substr(0, colon));
-    if (dir.empty()) dir = ".";
-    std::string candidate = dir + "/" + program;
+    // Built by appending: GCC 12 at -O3 warns (-Wrestrict, a false positive)
+    // about `dir = "."` and `dir + "/" + program`.
+    const std::string_view dir = rest.substr(0, colon);
+    std::string candidate(dir.empty() ? std::string_view(".") : dir);
+    candidate += '/';
+    candidate += program;
     if (IsExecutableFile(candidate)) {
       std::error_code ec;
       std::string path = std::filesystem::absolute(candidate, ec).lexically_normal().string();
