@@ -22,6 +22,9 @@ std::string_view Trim(std::string_view s);
 
 // Whitespace-separated fields, like Go's strings.Fields.
 std::vector<std::string_view> Fields(std::string_view s);
+// The same into *fields (cleared first), reusing its capacity: for loops over
+// the lines of a file, which then allocate once instead of once per line.
+void SplitFields(std::string_view s, std::vector<std::string_view>* fields);
 
 // The lines of `text` without their '\n'; a final newline adds no empty line.
 std::vector<std::string_view> Lines(std::string_view text);

@@ -15,6 +15,7 @@ namespace {
 using internal::AllOrNothing;
 using internal::Counter;
 using internal::Fields;
+using internal::SplitFields;
 using internal::Gauge;
 using internal::LineError;
 using internal::Lines;
@@ -214,8 +215,9 @@ bool IsIgnoredDisk(std::string_view device) {
 Status ParseDiskstats(std::string_view text, SampleSet* out) {
   return AllOrNothing(out, [&](SampleSet* set) -> Status {
     std::vector<std::string_view> lines = Lines(text);
+    std::vector<std::string_view> fields;  // Reused line by line.
     for (size_t i = 0; i < lines.size(); ++i) {
-      std::vector<std::string_view> fields = Fields(lines[i]);
+      SplitFields(lines[i], &fields);
       if (fields.size() < kMinDiskFields || IsIgnoredDisk(fields[2])) continue;
       Status st = AddDiskLine(fields, set);
       if (!st.ok()) return LineError(i, st.message(), lines[i]);
@@ -227,8 +229,9 @@ Status ParseDiskstats(std::string_view text, SampleSet* out) {
 Status ParseVmstat(std::string_view text, SampleSet* out) {
   return AllOrNothing(out, [&](SampleSet* set) -> Status {
     std::vector<std::string_view> lines = Lines(text);
+    std::vector<std::string_view> fields;  // Reused line by line.
     for (size_t i = 0; i < lines.size(); ++i) {
-      std::vector<std::string_view> fields = Fields(lines[i]);
+      SplitFields(lines[i], &fields);
       if (fields.empty()) continue;
       if (fields.size() != 2) return LineError(i, "expected \"field value\"", lines[i]);
       if (!IsReportedVmstatField(fields[0])) continue;
@@ -287,8 +290,9 @@ Status ParsePressure(PressureResource resource, std::string_view text, SampleSet
     std::optional<double> some_us;
     std::optional<double> full_us;
     std::vector<std::string_view> lines = Lines(text);
+    std::vector<std::string_view> fields;  // Reused line by line.
     for (size_t i = 0; i < lines.size(); ++i) {
-      std::vector<std::string_view> fields = Fields(lines[i]);
+      SplitFields(lines[i], &fields);
       if (fields.empty()) continue;
       std::optional<double>* total = fields[0] == "some"   ? &some_us
                                      : fields[0] == "full" ? &full_us

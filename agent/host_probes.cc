@@ -23,6 +23,7 @@ namespace {
 using internal::AllOrNothing;
 using internal::Counter;
 using internal::Fields;
+using internal::SplitFields;
 using internal::Gauge;
 using internal::KernelFile;
 using internal::LineError;
@@ -206,8 +207,9 @@ Status ParseProcStat(std::string_view text, SampleSet* out) {
   return AllOrNothing(out, [&](SampleSet* set) -> Status {
     std::vector<std::string_view> lines = Lines(text);
     bool saw_cpu = false;
+    std::vector<std::string_view> fields;  // Reused line by line.
     for (size_t i = 0; i < lines.size(); ++i) {
-      std::vector<std::string_view> fields = Fields(lines[i]);
+      SplitFields(lines[i], &fields);
       if (fields.empty() || fields[0] == "cpu") continue;  // The aggregate is left to PromQL.
       if (fields[0].starts_with("cpu")) {
         Status st = AddCpuLine(fields, set);
@@ -231,8 +233,9 @@ Status ParseProcStat(std::string_view text, SampleSet* out) {
 Status ParseMeminfo(std::string_view text, SampleSet* out) {
   return AllOrNothing(out, [&](SampleSet* set) -> Status {
     std::vector<std::string_view> lines = Lines(text);
+    std::vector<std::string_view> fields;  // Reused line by line.
     for (size_t i = 0; i < lines.size(); ++i) {
-      std::vector<std::string_view> fields = Fields(lines[i]);
+      SplitFields(lines[i], &fields);
       if (fields.empty()) continue;  // Some kernels print stray blank lines.
       if (fields.size() > 3 || fields.size() < 2 || !fields[0].ends_with(':')) {
         return LineError(i, "expected \"Field: value [kB]\"", lines[i]);
@@ -296,13 +299,14 @@ Status ParseNetDev(std::string_view text, SampleSet* out) {
         descs.push_back(Counter(std::move(name), "Network device statistic " + key + "."));
       }
     }
+    std::vector<std::string_view> values;  // Reused line by line.
     for (size_t i = 2; i < lines.size(); ++i) {
       if (Trim(lines[i]).empty()) continue;
       // Old kernels print no space after the colon ("eth0:123"), so split on it.
       size_t colon = lines[i].find(':');
       if (colon == std::string_view::npos) return LineError(i, "missing device name", lines[i]);
       std::string device(Trim(lines[i].substr(0, colon)));
-      std::vector<std::string_view> values = Fields(lines[i].substr(colon + 1));
+      SplitFields(lines[i].substr(colon + 1), &values);
       if (device.empty() || values.size() != descs.size()) {
         return LineError(i, "expected " + std::to_string(descs.size()) + " values", lines[i]);
       }
@@ -319,8 +323,9 @@ Status ParseNetDev(std::string_view text, SampleSet* out) {
 Result<std::vector<MountEntry>> ParseMounts(std::string_view text) {
   std::vector<MountEntry> mounts;
   std::vector<std::string_view> lines = Lines(text);
+  std::vector<std::string_view> fields;  // Reused line by line.
   for (size_t i = 0; i < lines.size(); ++i) {
-    std::vector<std::string_view> fields = Fields(lines[i]);
+    SplitFields(lines[i], &fields);
     if (fields.empty()) continue;
     if (fields.size() < 4) {
       return LineError(i, "expected device, mount point, type and options", lines[i]);

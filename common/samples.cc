@@ -24,7 +24,13 @@ void SampleSet::Add(const MetricDesc& desc, Labels labels, double value, int64_t
   labels.push_back(Label{std::string(kMetricNameLabel), desc.name});
   Canonicalize(&labels);
   samples_.push_back(Sample{std::move(labels), timestamp_ms, value});
-  if (!metadata_.contains(desc.name)) metadata_.emplace(desc.name, desc);
+  // Samples of one metric usually come one after another: the map is
+  // searched only when the name changes.
+  if (!has_last_metadata_ || desc.name != last_metadata_name_) {
+    metadata_.try_emplace(desc.name, desc);
+    last_metadata_name_ = desc.name;
+    has_last_metadata_ = true;
+  }
 }
 
 void SampleSet::Append(SampleSet&& other) {
@@ -32,6 +38,7 @@ void SampleSet::Append(SampleSet&& other) {
                   std::make_move_iterator(other.samples_.end()));
   metadata_.merge(other.metadata_);
   other.samples_.clear();
+  other.has_last_metadata_ = false;  // Its entry may have moved here.
 }
 
 SampleViews::SampleViews(const std::vector<Sample>& samples) {

@@ -85,6 +85,9 @@ class SampleSet {
   int64_t default_timestamp_ms_;
   std::vector<Sample> samples_;
   std::map<std::string, MetricDesc> metadata_;  // By metric name.
+  // The metric name Add last put in metadata_, if has_last_metadata_.
+  std::string last_metadata_name_;
+  bool has_last_metadata_ = false;
 };
 
 }  // namespace vitals
