@@ -36,13 +36,7 @@ class SeriesIndex {
   // The series with this key, or nullptr.
   MemSeries* Find(std::string_view key) const { return Find(key, HashKey(key)); }
   MemSeries* Find(std::string_view key, uint64_t hash) const {
-    return by_key_.Find(hash, [key](const MemSeries& s) {
-      uint64_t a, b;
-      __builtin_memcpy(&a, s.key.data(), 8);
-      asm volatile("" : "+r"(a));
-      __builtin_memcpy(&b, key.data(), 8);
-      asm volatile("" : "+r"(b));
-      return a == b && s.key == key; });
+    return by_key_.Find(hash, [key](const MemSeries& s) { return s.key == key; });
   }
   static uint64_t HashKey(std::string_view key) { return HashSeriesKey(key); }
   // Hints for batch lookups, each a few lookups before the previous one: load

@@ -582,6 +582,25 @@ TEST_F(StoreTest, ManySeriesWhoseKeysDifferOnlyInTheirLastBytesStayApart) {
   EXPECT_EQ(Range("m{v=\"zzzb\"}"), "m{v=\"zzzb\"} 1000=4 2000=4\n");
 }
 
+TEST_F(StoreTest, ASeriesWhoseKeyIsShorterThanAWordIsFoundAgain) {
+  // {a="b"} has the 4-byte key "a\xffb\xff"; a longer series follows it in
+  // the batch, so bytes past the short key belong to another key.
+  const std::vector<LabelRef> short_labels = {{"a", "b"}};
+  const std::vector<LabelRef> long_labels = {{kMetricNameLabel, "node_load1"}, {"host", "h"}};
+  const std::vector<int64_t> first = {1000};
+  const std::vector<int64_t> second = {2000};
+  const std::vector<double> values = {1};
+  for (const auto* times : {&first, &second}) {
+    const std::vector<SeriesSamples> batch = {{short_labels, *times, values},
+                                              {long_labels, *times, values}};
+    auto result = store_->Append(batch, {});
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    EXPECT_EQ(result->appended, 2u);
+  }
+  EXPECT_EQ(store_->GetStats().series, 2u);
+  EXPECT_EQ(Range("{a=\"b\"}"), "{a=\"b\"} 1000=1 2000=1\n");
+}
+
 // The default: closing writes the head to chunks and empties the log.
 class PersistHeadStoreTest : public StoreTest {
  protected:
