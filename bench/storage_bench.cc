@@ -17,30 +17,29 @@ using bench::kStorageStartMs;
 using bench::ScratchStore;
 using bench::Workload;
 
-// Steady state: every series exists; each iteration appends one batch.
-void BM_Append(benchmark::State& state) {
-  const size_t series = static_cast<size_t>(state.range(0));
-  const size_t batch_size = static_cast<size_t>(state.range(1));
-  const bool sync = state.range(2) != 0;
-  Workload workload(series, batch_size, 30);
-  ScratchStore store(sync);
+// The steady state of an append benchmark: round 0 creates every series of
+// `workload` (anything with `batches` and `Batch(b, round)`), then each
+// iteration appends one batch, its labels by reference as the collector's
+// ingest path hands them over (views into the batches, whose samples Batch()
+// rewrites in place). Sets samples_per_s and refused.
+template <typename WorkloadT>
+void RunAppendLoop(benchmark::State& state, WorkloadT& workload, ScratchStore& store) {
   if (!store.status().ok()) return state.SkipWithError(store.status().ToString().c_str());
-  for (size_t b = 0; b < workload.batches.size(); ++b) {  // Round 0 creates the series.
+  for (size_t b = 0; b < workload.batches.size(); ++b) {
     if (!store->Append(workload.Batch(b, 0), {}).ok()) return state.SkipWithError("append");
   }
-  // Labels by reference, as the collector's ingest path hands them over
-  // (views into the batches, whose samples Batch() rewrites in place).
   std::vector<std::unique_ptr<SampleViews>> views;
   for (const std::vector<Sample>& batch : workload.batches) {
     views.push_back(std::make_unique<SampleViews>(batch));
   }
   size_t round = 1, b = 0;
-  uint64_t appended = 0;
+  uint64_t appended = 0, refused = 0;
   for (auto _ : state) {
     workload.Batch(b, round);
     auto result = store->Append(views[b]->series(), {});
     if (!result.ok()) return state.SkipWithError(result.status().ToString().c_str());
     appended += result->appended;
+    refused += result->duplicates + result->rejected_total();
     if (++b == workload.batches.size()) {
       b = 0;
       ++round;
@@ -48,6 +47,17 @@ void BM_Append(benchmark::State& state) {
   }
   state.counters["samples_per_s"] =
       benchmark::Counter(static_cast<double>(appended), benchmark::Counter::kIsRate);
+  state.counters["refused"] = static_cast<double>(refused);
+}
+
+// Steady state: every series exists; each iteration appends one batch.
+void BM_Append(benchmark::State& state) {
+  const size_t series = static_cast<size_t>(state.range(0));
+  const size_t batch_size = static_cast<size_t>(state.range(1));
+  const bool sync = state.range(2) != 0;
+  Workload workload(series, batch_size, 30);
+  ScratchStore store(sync);
+  RunAppendLoop(state, workload, store);
 }
 BENCHMARK(BM_Append)
     ->ArgNames({"series", "batch", "sync"})
@@ -120,31 +130,8 @@ void BM_AppendRecorded(benchmark::State& state) {
   if (recording->samples.empty()) return state.SkipWithError("the recording holds no sample");
   RecordedWorkload workload(*recording, series, batch_size);
   ScratchStore store(/*sync=*/false);
-  if (!store.status().ok()) return state.SkipWithError(store.status().ToString().c_str());
-  for (size_t b = 0; b < workload.batches.size(); ++b) {  // Round 0 creates the series.
-    if (!store->Append(workload.Batch(b, 0), {}).ok()) return state.SkipWithError("append");
-  }
-  std::vector<std::unique_ptr<SampleViews>> views;
-  for (const std::vector<Sample>& batch : workload.batches) {
-    views.push_back(std::make_unique<SampleViews>(batch));
-  }
-  size_t round = 1, b = 0;
-  uint64_t appended = 0, refused = 0;
-  for (auto _ : state) {
-    workload.Batch(b, round);
-    auto result = store->Append(views[b]->series(), {});
-    if (!result.ok()) return state.SkipWithError(result.status().ToString().c_str());
-    appended += result->appended;
-    refused += result->duplicates + result->rejected_total();
-    if (++b == workload.batches.size()) {
-      b = 0;
-      ++round;
-    }
-  }
-  state.counters["samples_per_s"] =
-      benchmark::Counter(static_cast<double>(appended), benchmark::Counter::kIsRate);
+  RunAppendLoop(state, workload, store);
   state.counters["recorded_series"] = static_cast<double>(recording->series.size());
-  state.counters["refused"] = static_cast<double>(refused);
 }
 BENCHMARK(BM_AppendRecorded)
     ->ArgNames({"series", "batch"})
