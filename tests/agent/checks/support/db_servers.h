@@ -191,6 +191,13 @@ struct TimedOutcome {
   std::chrono::milliseconds elapsed{0};
 };
 
+// How much later than its deadline a check that was cut off may return in
+// these tests. The cut-off itself is exact; the slack is for a CI machine
+// running many test processes on two cores, where a woken thread can wait
+// hundreds of milliseconds for a CPU. A check that ignored its deadline would
+// wait for the hung server for good and still fail.
+inline constexpr std::chrono::milliseconds kCutOffSlack{1000};
+
 // Runs `check` once with a deadline `timeout` from now.
 TimedOutcome RunCheck(agent::Check& check, std::chrono::milliseconds timeout);
 
