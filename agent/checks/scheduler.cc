@@ -180,7 +180,8 @@ void CheckScheduler::WorkerLoop() {
     }
     const int64_t drain_by =
         finished.timestamp_ms + (status_changed ? 0 : entry.configured.spec.interval.count());
-    const bool drain_sooner = drain_by < drain_deadline_ms_;
+    const bool drain_sooner = drain_by < drain_wake_ms_;
+    if (drain_sooner) drain_wake_ms_ = drain_by;
     drain_deadline_ms_ = std::min(drain_deadline_ms_, drain_by);
     finished_.push_back(std::move(finished));
     queue_.emplace(next_run, index);
@@ -221,6 +222,7 @@ size_t CheckScheduler::Drain(SampleSet* out, std::vector<wire::CheckResult>* res
     std::lock_guard lock(mu_);
     finished.swap(finished_);
     drain_deadline_ms_ = INT64_MAX;
+    drain_wake_ms_ = INT64_MAX;
   }
   for (const Finished& f : finished) AppendFinished(f, out, results);
   return finished.size();
@@ -229,6 +231,12 @@ size_t CheckScheduler::Drain(SampleSet* out, std::vector<wire::CheckResult>* res
 int64_t CheckScheduler::DrainDeadlineMillis() const {
   std::lock_guard lock(mu_);
   return drain_deadline_ms_;
+}
+
+int64_t CheckScheduler::ArmDrainWake(int64_t wake_at_ms) {
+  std::lock_guard lock(mu_);
+  drain_wake_ms_ = std::min(wake_at_ms, drain_deadline_ms_);
+  return drain_wake_ms_;
 }
 
 void CheckScheduler::AppendFinished(const Finished& f, SampleSet* out,

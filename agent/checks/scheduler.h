@@ -87,6 +87,17 @@ class CheckScheduler {
   // round, whichever comes first.)
   int64_t DrainDeadlineMillis() const;
 
+  // Tells the scheduler that the caller wakes at `wake_at_ms` (a time of the
+  // injected clock) and drains what is due by then, so on_drain_due need not
+  // wake it for results that can wait until then. Returns the earlier of
+  // `wake_at_ms` and DrainDeadlineMillis(), which is when the caller must
+  // wake. Until the next Drain, on_drain_due is called only for a result due
+  // before the time returned (or before an earlier result it was called for).
+  // Without this call, on_drain_due fires each time DrainDeadlineMillis()
+  // moves earlier, which wakes an agent loop for every first result after a
+  // round even when the round would have taken it.
+  int64_t ArmDrainWake(int64_t wake_at_ms);
+
   size_t worker_count() const { return worker_count_; }
   // The delay before each check's first run, in configuration order.
   const std::vector<std::chrono::milliseconds>& initial_delays() const { return initial_delays_; }
@@ -136,6 +147,8 @@ class CheckScheduler {
   std::priority_queue<Due, std::vector<Due>, std::greater<>> queue_;  // GUARDED_BY(mu_)
   std::vector<Finished> finished_;                                    // GUARDED_BY(mu_)
   int64_t drain_deadline_ms_ = INT64_MAX;                             // GUARDED_BY(mu_)
+  // A result due before this calls on_drain_due (see ArmDrainWake).
+  int64_t drain_wake_ms_ = INT64_MAX;                                 // GUARDED_BY(mu_)
   std::vector<std::thread> workers_;                                  // Touched by Start/Stop only.
 };
 

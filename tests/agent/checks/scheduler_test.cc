@@ -318,6 +318,48 @@ TEST(CheckSchedulerTest, TellsOnlyWhenTheDeadlineMovesEarlier) {
   EXPECT_EQ(h.drain_due_calls_, 2);
 }
 
+TEST(CheckSchedulerTest, ResultsDueNoSoonerThanTheArmedWakeDoNotTell) {
+  Harness h;
+  auto more_may_finish = std::make_shared<Notification>();
+  h.Add(Spec("db", 100ms, 50ms), [more_may_finish](int attempt, Steady::time_point) {
+    if (attempt >= 2) more_may_finish->WaitFor(5s);
+    return Outcome(CheckStatus::kOk);
+  });
+  CheckScheduler& scheduler = h.Start();
+  ASSERT_TRUE(h.WaitForResults(1));
+  EXPECT_EQ(h.drain_due_calls_, 1);
+  scheduler.Drain(&h.samples_, &h.results_);
+  const int drained = h.results_so_far();
+  // The caller wakes when routine results are due anyway (the fake clock
+  // stands still, so each is due at now + interval).
+  const int64_t round = h.clock_.NowMillis() + 100;
+  EXPECT_EQ(scheduler.ArmDrainWake(round), round);
+  more_may_finish->Notify();
+  ASSERT_TRUE(h.WaitForResults(drained + 3));
+  EXPECT_EQ(h.drain_due_calls_, 1);
+  // Results already waiting bring the wake-up forward.
+  EXPECT_EQ(scheduler.ArmDrainWake(round + 500), round);
+}
+
+TEST(CheckSchedulerTest, ChangedStatusTellsDespiteTheArmedWake) {
+  Harness h;
+  auto third_may_finish = std::make_shared<Notification>();
+  h.Add(Spec("db", 100ms, 50ms), [third_may_finish](int attempt, Steady::time_point) {
+    if (attempt == 3) third_may_finish->WaitFor(5s);
+    return Outcome(attempt <= 2 ? CheckStatus::kOk : CheckStatus::kCritical);
+  });
+  CheckScheduler& scheduler = h.Start();
+  ASSERT_TRUE(h.WaitForResults(2));
+  scheduler.Drain(&h.samples_, &h.results_);
+  ASSERT_EQ(h.results_.size(), 2u);
+  const int calls = h.drain_due_calls_;
+  scheduler.ArmDrainWake(h.clock_.NowMillis() + 100);
+  third_may_finish->Notify();
+  ASSERT_TRUE(h.WaitForResults(3));
+  EXPECT_EQ(h.drain_due_calls_, calls + 1);
+  EXPECT_EQ(scheduler.ArmDrainWake(h.clock_.NowMillis() + 100), h.clock_.NowMillis());
+}
+
 TEST(CheckSchedulerTest, WarningCountsAsUpAndCriticalAsFailure) {
   Harness h;
   h.Add(Spec("db", 100ms, 50ms), [](int attempt, Steady::time_point) {
