@@ -181,6 +181,7 @@ void Agent::OnDelivered(size_t client, uint64_t seq) {
 
 SampleSet Agent::CollectOnce() {
   SampleSet set(clock_.NowMillis());
+  set.Reserve(last_round_samples_);
   auto start = std::chrono::steady_clock::now();
   host_probe_.Collect(&set);
   service_versions_->Collect(&set);
@@ -214,6 +215,7 @@ void Agent::SpoolRound() {
   SampleSet set = CollectOnce();
   std::vector<wire::CheckResult> results;
   if (checks_) checks_->Drain(&set, &results);
+  last_round_samples_ = set.size();
   SpoolBatch(set, &results);
 }
 
@@ -285,12 +287,13 @@ void Agent::Run() {
     if (next_round - now > interval) next_round = now + interval;
     // Sleep until the next round, the check results' deadline or the next
     // thing a client must do; replies, connection events, Stop() and check
-    // results due sooner wake us earlier. So with checks on the round's
-    // interval an idle agent wakes about twice per round: for the round and
-    // for its acknowledgement.
+    // results due sooner wake us earlier. Check results that can wait for
+    // that wake-up do not wake us. So with checks on the round's interval an
+    // idle agent wakes twice per round: for the round and for its
+    // acknowledgement.
     int64_t wake_at = next_round;
-    if (checks_) wake_at = std::min(wake_at, checks_->DrainDeadlineMillis());
     for (const auto& client : clients_) wake_at = std::min(wake_at, client->NextWakeMillis());
+    if (checks_) wake_at = checks_->ArmDrainWake(wake_at);
     PollClients(std::chrono::milliseconds(std::max<int64_t>(wake_at - clock_.NowMillis(), 0)));
   }
   if (checks_) {

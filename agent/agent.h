@@ -116,6 +116,7 @@ class Agent {
   // An eventfd that interrupts the loop's wait: Stop() and finished checks.
   int wake_fd_ = -1;
   double last_collect_seconds_ = 0;
+  size_t last_round_samples_ = 0;  // Room the next round's SampleSet reserves.
   uint64_t spool_errors_ = 0;
 };
 

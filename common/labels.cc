@@ -6,8 +6,23 @@ namespace vitals {
 
 void Canonicalize(Labels* labels) {
   std::erase_if(*labels, [](const Label& l) { return l.value.empty(); });
-  std::stable_sort(labels->begin(), labels->end(),
-                   [](const Label& a, const Label& b) { return a.name < b.name; });
+  auto by_name = [](const Label& a, const Label& b) { return a.name < b.name; };
+  if (labels->size() > 16) {
+    std::stable_sort(labels->begin(), labels->end(), by_name);
+    return;
+  }
+  // Label sets are small and often sorted already: an insertion sort (stable
+  // too) needs no buffer, where stable_sort allocates one per call.
+  for (auto it = labels->begin(); it != labels->end(); ++it) {
+    if (it == labels->begin() || !by_name(*it, *(it - 1))) continue;
+    Label moving = std::move(*it);
+    auto hole = it;
+    do {
+      *hole = std::move(*(hole - 1));
+      --hole;
+    } while (hole != labels->begin() && by_name(moving, *(hole - 1)));
+    *hole = std::move(moving);
+  }
 }
 
 std::string_view GetLabel(const Labels& labels, std::string_view name) {

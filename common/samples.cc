@@ -24,6 +24,33 @@ void SampleSet::Add(const MetricDesc& desc, Labels labels, double value, int64_t
   labels.push_back(Label{std::string(kMetricNameLabel), desc.name});
   Canonicalize(&labels);
   samples_.push_back(Sample{std::move(labels), timestamp_ms, value});
+  NoteMetadata(desc);
+}
+
+void SampleSet::Add(const MetricDesc& desc, std::initializer_list<LabelRef> labels, double value) {
+  AddFromRefs(desc, std::span<const LabelRef>(labels.begin(), labels.size()), value,
+              default_timestamp_ms_);
+}
+
+void SampleSet::Add(const MetricDesc& desc, std::initializer_list<LabelRef> labels, double value,
+                    int64_t timestamp_ms) {
+  AddFromRefs(desc, std::span<const LabelRef>(labels.begin(), labels.size()), value, timestamp_ms);
+}
+
+void SampleSet::AddFromRefs(const MetricDesc& desc, std::span<const LabelRef> labels, double value,
+                            int64_t timestamp_ms) {
+  Labels own;
+  own.reserve(labels.size() + 1);
+  own.push_back(Label{std::string(kMetricNameLabel), desc.name});
+  for (const LabelRef& l : labels) {
+    if (!l.value.empty()) own.push_back(Label{std::string(l.name), std::string(l.value)});
+  }
+  Canonicalize(&own);
+  samples_.push_back(Sample{std::move(own), timestamp_ms, value});
+  NoteMetadata(desc);
+}
+
+void SampleSet::NoteMetadata(const MetricDesc& desc) {
   // Samples of one metric usually come one after another: the map is
   // searched only when the name changes.
   if (!has_last_metadata_ || desc.name != last_metadata_name_) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <span>
 #include <string>
@@ -71,6 +72,17 @@ class SampleSet {
   // order; empty values are dropped as Prometheus does.
   void Add(const MetricDesc& desc, Labels labels, double value);
   void Add(const MetricDesc& desc, Labels labels, double value, int64_t timestamp_ms);
+  // The same from label references, copied once into the sample's own label
+  // set: what a braced list of labels, Add(desc, {{"cpu", cpu}}, v), calls.
+  void Add(const MetricDesc& desc, std::initializer_list<LabelRef> labels, double value);
+  void Add(const MetricDesc& desc, std::initializer_list<LabelRef> labels, double value,
+           int64_t timestamp_ms);
+  void AddFromRefs(const MetricDesc& desc, std::span<const LabelRef> labels, double value,
+                   int64_t timestamp_ms);
+
+  // Makes room for `samples` samples in all, e.g. as many as the previous
+  // round of the same source had.
+  void Reserve(size_t samples) { samples_.reserve(samples); }
 
   // Moves everything from `other` into this set.
   void Append(SampleSet&& other);
@@ -83,6 +95,9 @@ class SampleSet {
 
  private:
   int64_t default_timestamp_ms_;
+  // Puts `desc` in metadata_ unless it holds its name already.
+  void NoteMetadata(const MetricDesc& desc);
+
   std::vector<Sample> samples_;
   std::map<std::string, MetricDesc> metadata_;  // By metric name.
   // The metric name Add last put in metadata_, if has_last_metadata_.

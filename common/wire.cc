@@ -1,7 +1,8 @@
 #include "common/wire.h"
 
-#include <map>
-#include <unordered_map>
+#include <algorithm>
+#include <span>
+#include <vector>
 
 #include "common/version.h"
 
@@ -33,47 +34,112 @@ MetricType FromWire(wire::MetricType type) {
 
 namespace {
 
-// Assigns each distinct string one index in batch->strings.
-class StringTable {
+// An open-addressing index of a batch's elements (its strings, its series) by
+// hash: one array, no node per element, which matters in the agent, where
+// each round encodes a few hundred series into a new batch. The elements
+// themselves stay in the batch; the index holds their positions.
+class BatchIndex {
  public:
-  explicit StringTable(wire::Batch* batch) : batch_(batch) {
-    for (int i = 0; i < batch->strings_size(); ++i) index_.emplace(batch->strings(i), i);
+  explicit BatchIndex(size_t expected) {
+    size_t capacity = 16;
+    while (capacity < 2 * expected) capacity *= 2;
+    slots_.assign(capacity, Slot{});
   }
-  uint32_t Intern(std::string_view s) {
-    if (auto it = index_.find(s); it != index_.end()) return it->second;
-    const auto index = static_cast<uint32_t>(batch_->strings_size());
-    batch_->add_strings(std::string(s));
-    index_.emplace(batch_->strings(static_cast<int>(index)), index);
-    return index;
+
+  // The position of the element with hash `hash` for which `equals(position)`
+  // holds; otherwise `insert()`, which adds the element and returns its
+  // position.
+  template <typename Equals, typename Insert>
+  uint32_t FindOrInsert(uint64_t hash, Equals equals, Insert insert) {
+    const auto h = static_cast<uint32_t>(hash);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      Slot& slot = slots_[i];
+      if (slot.position == kEmpty) {
+        const uint32_t position = insert();
+        slot = Slot{h, position};
+        if (++size_ * 2 > slots_.size()) Grow();
+        return position;
+      }
+      if (slot.hash == h && equals(slot.position)) return slot.position;
+    }
   }
 
  private:
-  wire::Batch* batch_;
-  // Views into batch_->strings, which the batch keeps alive and in place
-  // (RepeatedPtrField never moves its elements).
-  std::unordered_map<std::string_view, uint32_t> index_;
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  struct Slot {
+    uint32_t hash = 0;
+    uint32_t position = kEmpty;
+  };
+
+  void Grow() {
+    std::vector<Slot> old(slots_.size() * 2, Slot{});
+    old.swap(slots_);
+    const size_t mask = slots_.size() - 1;
+    for (const Slot& slot : old) {
+      if (slot.position == kEmpty) continue;
+      size_t i = slot.hash & mask;
+      while (slots_[i].position != kEmpty) i = (i + 1) & mask;
+      slots_[i] = slot;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
 };
 
 }  // namespace
 
+namespace {
+
+uint64_t HashRefs(std::span<const uint32_t> refs) {
+  uint64_t h = 0x9e3779b97f4a7c15ull;
+  for (uint32_t ref : refs) h = (h ^ ref) * 0xff51afd7ed558ccdull;
+  return h ^ (h >> 32);
+}
+
+}  // namespace
+
 void EncodeSamples(const SampleSet& set, wire::Batch* batch) {
-  StringTable strings(batch);
-  // Series by their label references: equal label sets intern to equal refs.
-  std::map<std::vector<uint32_t>, wire::Series*> series_by_refs;
+  // Each distinct string once in batch->strings, labels as references to it.
+  BatchIndex strings(set.size() + static_cast<size_t>(batch->strings_size()));
+  const std::hash<std::string_view> hash_string;
+  auto intern = [&](std::string_view s) {
+    return strings.FindOrInsert(
+        hash_string(s), [&](uint32_t i) { return batch->strings(static_cast<int>(i)) == s; },
+        [&] {
+          batch->add_strings()->assign(s.data(), s.size());
+          return static_cast<uint32_t>(batch->strings_size() - 1);
+        });
+  };
+  for (int i = 0; i < batch->strings_size(); ++i) {  // Strings already there.
+    const std::string& s = batch->strings(i);
+    strings.FindOrInsert(
+        hash_string(s), [&](uint32_t j) { return batch->strings(static_cast<int>(j)) == s; },
+        [i] { return static_cast<uint32_t>(i); });
+  }
+  // Samples of one series (equal label references) share one wire::Series.
+  BatchIndex series(set.size());
   std::vector<uint32_t> refs;
   for (const Sample& s : set.samples()) {
     refs.clear();
     for (const Label& l : s.labels) {
-      refs.push_back(strings.Intern(l.name));
-      refs.push_back(strings.Intern(l.value));
+      refs.push_back(intern(l.name));
+      refs.push_back(intern(l.value));
     }
-    wire::Series*& series = series_by_refs[refs];
-    if (series == nullptr) {
-      series = batch->add_series();
-      series->mutable_label_refs()->Add(refs.begin(), refs.end());
-    }
-    series->add_timestamps_ms(s.timestamp_ms);
-    series->add_values(s.value);
+    const uint32_t position = series.FindOrInsert(
+        HashRefs(refs),
+        [&](uint32_t i) {
+          const auto& have = batch->series(static_cast<int>(i)).label_refs();
+          return std::equal(have.begin(), have.end(), refs.begin(), refs.end());
+        },
+        [&] {
+          batch->add_series()->mutable_label_refs()->Add(refs.begin(), refs.end());
+          return static_cast<uint32_t>(batch->series_size() - 1);
+        });
+    wire::Series* out = batch->mutable_series(static_cast<int>(position));
+    out->add_timestamps_ms(s.timestamp_ms);
+    out->add_values(s.value);
   }
   for (const auto& [name, desc] : set.metadata()) {
     wire::MetricMetadata* m = batch->add_metadata();

@@ -36,6 +36,25 @@ TEST(CanonicalizeTest, KeepsDuplicateNamesInOriginalOrder) {
   EXPECT_EQ(Dump(labels), "a=first,a=second,b=2");
 }
 
+TEST(CanonicalizeTest, SortsReversedSetsOfEverySize) {
+  // Small sets are insertion-sorted, large ones merge-sorted; both keep
+  // equal names in their original order.
+  for (int n : {2, 5, 16, 17, 40}) {
+    Labels labels;
+    for (int i = n - 1; i >= 0; --i) {
+      labels.push_back({"l" + std::to_string(100 + i), std::to_string(i)});
+      labels.push_back({"l" + std::to_string(100 + i), "again"});
+    }
+    Canonicalize(&labels);
+    ASSERT_EQ(labels.size(), static_cast<size_t>(2 * n));
+    for (int i = 0; i < n; ++i) {
+      EXPECT_EQ(labels[2 * i].name, "l" + std::to_string(100 + i)) << n;
+      EXPECT_EQ(labels[2 * i].value, std::to_string(i)) << n;
+      EXPECT_EQ(labels[2 * i + 1].value, "again") << n;
+    }
+  }
+}
+
 TEST(GetLabelTest, ReturnsValueOfNamedLabel) {
   Labels labels = {{"__name__", "up"}, {"job", "node"}};
   EXPECT_EQ(GetLabel(labels, "job"), "node");

@@ -17,6 +17,19 @@ TEST(SampleSetTest, SamplesGetTheNameLabelAndCanonicalLabels) {
   EXPECT_EQ(set.samples()[0].timestamp_ms, 1000);
 }
 
+TEST(SampleSetTest, LabelReferencesAndOwnedLabelsMakeTheSameSample) {
+  SampleSet set(1000);
+  const std::string cpu = "3";
+  set.Add(kCpu, {{"mode", "user"}, {"cpu", cpu}, {"empty", ""}}, 5);
+  set.Add(kCpu, Labels{{"mode", "user"}, {"cpu", cpu}, {"empty", ""}}, 5);
+  const std::vector<LabelRef> refs = {{"mode", "user"}, {"cpu", cpu}};
+  set.AddFromRefs(kCpu, refs, 5, 1000);
+  ASSERT_EQ(set.size(), 3u);
+  EXPECT_EQ(set.samples()[0].labels, set.samples()[1].labels);
+  EXPECT_EQ(set.samples()[0].labels, set.samples()[2].labels);
+  EXPECT_EQ(set.metadata().size(), 1u);
+}
+
 TEST(SampleSetTest, MetadataHoldsEachNameOnceWhateverTheOrderOfSamples) {
   SampleSet set;
   set.Add(kCpu, {{"cpu", "0"}}, 1);

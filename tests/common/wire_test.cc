@@ -106,6 +106,37 @@ TEST(EncodeSamplesTest, GroupsSamplesOfOneSeries) {
   EXPECT_EQ(batch.series(1).timestamps_ms_size(), 1);
 }
 
+TEST(EncodeSamplesTest, GroupsAndInternsAcrossManySeries) {
+  // Enough series and strings to grow the encoder's indexes several times,
+  // with each series' second sample coming after all first ones.
+  SampleSet set;
+  constexpr int kSeries = 700;
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < kSeries; ++i) {
+      set.Add(kCpu, {{"cpu", std::to_string(i % 50)}, {"mode", "m" + std::to_string(i / 50)}},
+              round * 1000 + i, 1000 * (round + 1));
+    }
+  }
+  wire::Batch batch;
+  batch.add_strings("cpu");  // A string already in the batch is reused.
+  EncodeSamples(set, &batch);
+
+  ASSERT_EQ(batch.series_size(), kSeries);
+  std::set<std::vector<uint32_t>> refs;
+  for (int i = 0; i < kSeries; ++i) {
+    const wire::Series& series = batch.series(i);
+    refs.emplace(series.label_refs().begin(), series.label_refs().end());
+    ASSERT_EQ(series.values_size(), 2);
+    EXPECT_EQ(series.values(0), i);
+    EXPECT_EQ(series.values(1), 1000 + i);
+  }
+  EXPECT_EQ(refs.size(), static_cast<size_t>(kSeries));
+  std::set<std::string> distinct(batch.strings().begin(), batch.strings().end());
+  EXPECT_EQ(distinct.size(), static_cast<size_t>(batch.strings_size()));
+  EXPECT_EQ(batch.strings(0), "cpu");
+  EXPECT_EQ(batch.strings_size(), 1 + 1 + 1 + 50 + 1 + 14);  // cpu, __name__, name, 0-49, mode, m0-m13
+}
+
 TEST(EncodeSamplesTest, WritesLabelRefsAsSortedNameValuePairs) {
   SampleSet set;
   set.Add(kCpu, {{"mode", "idle"}, {"cpu", "0"}}, 1.0, 1000);
