@@ -1,6 +1,9 @@
 #include "agent/host_common.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <poll.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -133,9 +136,21 @@ Status KernelFile::Read(std::string* contents) {
   return status;
 }
 
+bool KernelFile::MountTableUnchanged() {
+  if (fd_ < 0 || !on_procfs_) return false;
+  struct pollfd p {fd_, POLLPRI, 0};
+  // Each poll reports a change once: the file remembers the namespace's
+  // event count it last reported.
+  return ::poll(&p, 1, 0) >= 0 && (p.revents & (POLLPRI | POLLERR)) == 0;
+}
+
 Status KernelFile::Open() {
   fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ >= 0) return Status::Ok();
+  if (fd_ >= 0) {
+    struct statfs fs {};
+    on_procfs_ = ::fstatfs(fd_, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+    return Status::Ok();
+  }
   const int err = errno;
   std::string msg = path_ + ": " + std::generic_category().message(err);
   return err == ENOENT ? Status::NotFound(msg) : Status::IOError(msg);

@@ -79,6 +79,14 @@ class KernelFile {
   // name the path.
   Status Read(std::string* contents);
 
+  // For a mount table (/proc/<pid>/mounts or mountinfo): true if the kernel
+  // says no mount or unmount happened in its mount namespace since the last
+  // Read or call of this, so the contents last read still hold. Procfs
+  // signals such a change with POLLPRI on the open file (what systemd and
+  // util-linux watch). False when the file is not open, or is not a procfs
+  // file (a copy under a test's fake root can change without telling).
+  bool MountTableUnchanged();
+
   const std::string& path() const { return path_; }
 
  private:
@@ -88,6 +96,7 @@ class KernelFile {
 
   const std::string path_;
   int fd_ = -1;
+  bool on_procfs_ = false;  // Of the open file.
 };
 
 // Reads `file` into *buffer and runs `parse` on it; errors name the file.

@@ -411,6 +411,10 @@ struct HostProbe::Files {
   KernelFile stat, meminfo, loadavg, diskstats, vmstat, file_nr, net_dev;
   KernelFile pressure_cpu, pressure_memory, pressure_io;
   KernelFile init_mounts, own_mounts;
+  // The file the mount table was last read from, and the filesystems chosen
+  // from it: kept while the kernel reports no mount or unmount.
+  KernelFile* mounts_source = nullptr;
+  std::vector<MountEntry> filesystems;
   const std::string net_class_dir;
   std::map<std::string, NetDevice, std::less<>> net_devices;  // Those seen last round.
   const std::string clocksource_dir;
@@ -565,16 +569,22 @@ Status HostProbe::CollectFilesystems(SampleSet* out) {
   // node_exporter reads init's mount table, which a service's private mount
   // namespace (systemd's ProtectSystem=, PrivateTmp=) does not change, and
   // falls back to our own where /proc/1 is hidden (hidepid).
-  KernelFile* file = &files_->init_mounts;
-  Status read = file->Read(&files_->buffer);
-  if (!read.ok()) {
-    file = &files_->own_mounts;
-    read = file->Read(&files_->buffer);
+  Files& f = *files_;
+  if (f.mounts_source == nullptr || !f.mounts_source->MountTableUnchanged()) {
+    f.mounts_source = nullptr;
+    KernelFile* file = &f.init_mounts;
+    Status read = file->Read(&f.buffer);
+    if (!read.ok()) {
+      file = &f.own_mounts;
+      read = file->Read(&f.buffer);
+    }
+    RETURN_IF_ERROR(read);
+    Result<std::vector<MountEntry>> mounts = ParseMounts(f.buffer);
+    if (!mounts.ok()) return mounts.status().WithContext(file->path());
+    f.filesystems = SelectFilesystems(std::move(mounts).value());
+    f.mounts_source = file;
   }
-  RETURN_IF_ERROR(read);
-  Result<std::vector<MountEntry>> mounts = ParseMounts(files_->buffer);
-  if (!mounts.ok()) return mounts.status().WithContext(file->path());
-  for (const MountEntry& m : SelectFilesystems(std::move(mounts).value())) {
+  for (const MountEntry& m : f.filesystems) {
     struct statvfs st {};
     StatvfsWorker::Outcome outcome = statvfs_.Stat(m.mountpoint, &st);
     if (outcome == StatvfsWorker::Outcome::kTimedOut) {

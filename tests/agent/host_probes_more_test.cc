@@ -6,8 +6,12 @@
 // were checked against node_exporter 1.5 run on the same files.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/statvfs.h>
 #include <sys/timex.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -593,6 +597,21 @@ TEST(HostProbeMountTest, ReadsInitsMountTableBeforeItsOwn) {
       "node_filesystem_device_error{device=\"/dev/vdz\",fstype=\"ext4\",mountpoint=\"/\"} 0\n");
 }
 
+TEST(HostProbeMountTest, AMountTableUnderAFakeRootIsReadAgainEachRound) {
+  // Only procfs tells of changes; a plain file is read every round.
+  ScratchHost host;
+  host.Write("proc/1/mounts", "/dev/vdz / ext4 rw 0 0\n");
+  HostProbe probe(host.paths());
+  SampleSet first;
+  probe.Collect(&first);
+  host.Write("proc/1/mounts", "/dev/vdy / xfs rw 0 0\n");
+  SampleSet second;
+  probe.Collect(&second);
+  EXPECT_EQ(
+      Render(second, "node_filesystem_device_error"),
+      "node_filesystem_device_error{device=\"/dev/vdy\",fstype=\"xfs\",mountpoint=\"/\"} 0\n");
+}
+
 // --- HostProbe: node_network_info ---
 
 TEST(HostProbeNetClassTest, ReportsNetworkInfoFromSysfsAttributes) {
@@ -627,6 +646,48 @@ TEST(KernelFileTest, ReadsTheWholeFileAgainEachTime) {
   host.Write("proc/loadavg", "0.5 0.25 0.125 1/100 42\n");
   ASSERT_TRUE(file.Read(&contents).ok());
   EXPECT_EQ(contents, "0.5 0.25 0.125 1/100 42\n");
+}
+
+// Exit codes of the child in ProcMountTableTellsOfMountsAndUnmounts.
+enum MountChild { kMountChildOk = 0, kMountChildCannotMount = 77 };
+
+TEST(KernelFileTest, ProcMountTableTellsOfMountsAndUnmounts) {
+  // In a child with its own mount namespace, so the test's mount is seen by
+  // nobody else; needs CAP_SYS_ADMIN (tests run as root in CI).
+  ScratchHost host;
+  const std::string target = host.paths().proc;  // Any empty directory.
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::unshare(CLONE_NEWNS) != 0 ||
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      ::_exit(kMountChildCannotMount);
+    }
+    internal::KernelFile file("/proc/self/mounts");
+    std::string contents;
+    int step = 1;
+    auto expect = [&](bool ok) {
+      if (!ok) ::_exit(step);
+      ++step;
+    };
+    expect(!file.MountTableUnchanged());  // 1: not read yet, so not open.
+    expect(file.Read(&contents).ok());    // 2
+    expect(file.MountTableUnchanged());   // 3
+    expect(::mount("vitals-test", target.c_str(), "tmpfs", 0, nullptr) == 0);  // 4
+    expect(!file.MountTableUnchanged());  // 5: the mount
+    expect(file.MountTableUnchanged());   // 6: told once
+    expect(file.Read(&contents).ok() && contents.find("vitals-test") != std::string::npos);  // 7
+    expect(::umount(target.c_str()) == 0);  // 8
+    expect(!file.MountTableUnchanged());    // 9: the unmount
+    ::_exit(kMountChildOk);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == kMountChildCannotMount) {
+    GTEST_SKIP() << "no mount namespace for this test (needs CAP_SYS_ADMIN)";
+  }
+  EXPECT_EQ(WEXITSTATUS(status), kMountChildOk) << "failed at step " << WEXITSTATUS(status);
 }
 
 TEST(KernelFileTest, MissingFileIsNotFoundUntilItAppears) {
