@@ -126,13 +126,17 @@ Status ParseFile(const std::string& path, Status (*parse)(std::string_view, Samp
 Status KernelFile::Read(std::string* contents) {
   const bool reused = fd_ >= 0;
   if (!reused) RETURN_IF_ERROR(Open());
-  Status status = ReadFromStart(contents);
-  if (status.ok()) return status;
+  int err = 0;
+  Status status = ReadFromStart(contents, &err);
+  // A sysfs attribute with no value now (duplex of a link that is down or
+  // virtual) fails its read with EINVAL; the file itself is fine, and stays
+  // open for the next round.
+  if (status.ok() || err == EINVAL) return status;
   Close();
   if (!reused) return status;
   RETURN_IF_ERROR(Open());
-  status = ReadFromStart(contents);
-  if (!status.ok()) Close();
+  status = ReadFromStart(contents, &err);
+  if (!status.ok() && err != EINVAL) Close();
   return status;
 }
 
@@ -161,7 +165,7 @@ void KernelFile::Close() {
   fd_ = -1;
 }
 
-Status KernelFile::ReadFromStart(std::string* contents) const {
+Status KernelFile::ReadFromStart(std::string* contents, int* err) const {
   // Most of these files are under a page; /proc/stat grows with the CPUs.
   if (contents->capacity() < 4096) contents->reserve(4096);
   contents->resize(contents->capacity());
@@ -172,9 +176,9 @@ Status KernelFile::ReadFromStart(std::string* contents) const {
         ::pread(fd_, contents->data() + size, contents->size() - size, static_cast<off_t>(size));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      const int err = errno;
+      *err = errno;
       contents->clear();
-      return Status::IOError(path_ + ": " + std::generic_category().message(err));
+      return Status::IOError(path_ + ": " + std::generic_category().message(*err));
     }
     if (n == 0) break;
     size += static_cast<size_t>(n);

@@ -64,7 +64,8 @@ Status ParseFile(const std::string& path, Status (*parse)(std::string_view, Samp
 // opened is tried again at the next Read; one whose read fails is closed, and
 // if it had been open since an earlier Read, reopened and read once more at
 // once (a sysfs file of a network interface that went away and came back
-// fails with ENODEV until reopened). Not for files that are replaced rather
+// fails with ENODEV until reopened); one whose read fails with EINVAL (a
+// sysfs attribute without a value at the moment) stays open. Not for files that are replaced rather
 // than rewritten: the kernel's never are, but an open copy would keep the
 // old contents. Not thread-safe.
 class KernelFile {
@@ -92,7 +93,8 @@ class KernelFile {
  private:
   Status Open();
   void Close();
-  Status ReadFromStart(std::string* contents) const;
+  // On failure, *err is the errno of the failed read.
+  Status ReadFromStart(std::string* contents, int* err) const;
 
   const std::string path_;
   int fd_ = -1;

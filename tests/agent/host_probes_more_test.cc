@@ -709,6 +709,26 @@ TEST(KernelFileTest, UnreadableFileIsAnIoError) {
   EXPECT_EQ(file.Read(&contents).code(), Status::Code::kIOError);
 }
 
+TEST(KernelFileTest, AnAttributeWithoutAValueStaysOpen) {
+  // The loopback device has no duplex: reading it fails with EINVAL, every
+  // round, and would cost an open and a close each time if it were closed.
+  const std::string path = "/sys/class/net/lo/duplex";
+  std::string contents;
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no " << path;
+  auto open_files = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                         std::filesystem::directory_iterator());
+  };
+  internal::KernelFile file(path);
+  const auto before = open_files();
+  Status read = file.Read(&contents);
+  if (read.ok()) GTEST_SKIP() << "this kernel reports a duplex for lo: " << contents;
+  EXPECT_NE(read.message().find("Invalid argument"), std::string::npos) << read.message();
+  EXPECT_EQ(open_files(), before + 1);
+  EXPECT_FALSE(file.Read(&contents).ok());
+  EXPECT_EQ(open_files(), before + 1);
+}
+
 TEST(HostProbeOpenFilesTest, EachRoundSeesTheCurrentContents) {
   ScratchHost host;
   HostProbe probe(host.paths());
