@@ -1,8 +1,10 @@
 #include "agent/host_common.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -185,6 +187,49 @@ Status KernelFile::ReadFromStart(std::string* contents, int* err) const {
   }
   contents->resize(size);
   return Status::Ok();
+}
+
+Status KernelDir::List(std::vector<std::string>* names) {
+  size_t count = 0;
+  if (dir_ == nullptr) {
+    dir_ = ::opendir(path_.c_str());
+    if (dir_ == nullptr) {
+      const int err = errno;
+      names->clear();
+      std::string msg = path_ + ": " + std::generic_category().message(err);
+      return err == ENOENT ? Status::NotFound(msg) : Status::IOError(msg);
+    }
+  } else {
+    ::rewinddir(dir_);
+  }
+  while (true) {
+    errno = 0;
+    const struct dirent* entry = ::readdir(dir_);
+    if (entry == nullptr) break;
+    const std::string_view name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    if (count == names->size()) names->emplace_back();
+    (*names)[count++].assign(name);
+  }
+  const int err = errno;
+  names->resize(count);
+  if (err != 0) {
+    Close();
+    names->clear();
+    return Status::IOError(path_ + ": " + std::generic_category().message(err));
+  }
+  return Status::Ok();
+}
+
+bool KernelDir::IsDirectory(const std::string& name) const {
+  struct stat st {};
+  return dir_ != nullptr && ::fstatat(::dirfd(dir_), name.c_str(), &st, 0) == 0 &&
+         S_ISDIR(st.st_mode);
+}
+
+void KernelDir::Close() {
+  if (dir_ != nullptr) ::closedir(dir_);
+  dir_ = nullptr;
 }
 
 Status ParseKernelFile(KernelFile& file, std::string* buffer,

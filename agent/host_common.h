@@ -1,5 +1,7 @@
 #pragma once
 
+#include <dirent.h>
+
 #include <string>
 #include <string_view>
 #include <utility>
@@ -99,6 +101,36 @@ class KernelFile {
   const std::string path_;
   int fd_ = -1;
   bool on_procfs_ = false;  // Of the open file.
+};
+
+// A /sys directory that the probe lists every round (network interfaces,
+// clocksources). It stays open between rounds, like KernelFile: a listing
+// rewinds it and reads the entries again, where a fresh listing would also
+// open, stat and close it. Not for directories that are replaced; the
+// kernel's never are. Not thread-safe.
+class KernelDir {
+ public:
+  explicit KernelDir(std::string path) : path_(std::move(path)) {}
+  ~KernelDir() { Close(); }
+  KernelDir(const KernelDir&) = delete;
+  KernelDir& operator=(const KernelDir&) = delete;
+
+  // Replaces *names with the names of the entries, without "." and "..", in
+  // the directory's order; the strings' buffers are reused. NotFound if the
+  // directory does not exist, IOError for other failures; both name the path.
+  Status List(std::vector<std::string>* names);
+
+  // True if the entry `name` of the directory is a directory or a symbolic
+  // link to one (as /sys/class/net's devices are). REQUIRES: List succeeded.
+  bool IsDirectory(const std::string& name) const;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  void Close();
+
+  const std::string path_;
+  DIR* dir_ = nullptr;
 };
 
 // Reads `file` into *buffer and runs `parse` on it; errors name the file.

@@ -8,7 +8,6 @@
 #include <array>
 #include <cerrno>
 #include <ctime>
-#include <filesystem>
 #include <map>
 #include <system_error>
 #include <utility>
@@ -25,6 +24,7 @@ using internal::Counter;
 using internal::Fields;
 using internal::SplitFields;
 using internal::Gauge;
+using internal::KernelDir;
 using internal::KernelFile;
 using internal::LineError;
 using internal::Lines;
@@ -415,10 +415,11 @@ struct HostProbe::Files {
   // from it: kept while the kernel reports no mount or unmount.
   KernelFile* mounts_source = nullptr;
   std::vector<MountEntry> filesystems;
-  const std::string net_class_dir;
+  KernelDir net_class_dir;
   std::map<std::string, NetDevice, std::less<>> net_devices;  // Those seen last round.
-  const std::string clocksource_dir;
+  KernelDir clocksource_dir;
   std::map<std::string, Clocksource, std::less<>> clocksources;  // By directory name.
+  std::vector<std::string> names;  // A directory's entries, reused every listing.
   // Every file is read into this buffer and parsed before the next is read:
   // one allocation for the probe's lifetime instead of one per file.
   std::string buffer;
@@ -473,20 +474,18 @@ Status HostProbe::CollectTime(SampleSet* out) {
 // node_exporter.
 Status HostProbe::CollectClocksources(SampleSet* out) {
   Files& f = *files_;
-  std::error_code ec;
+  Status listed = f.clocksource_dir.List(&f.names);
+  if (listed.code() == Status::Code::kNotFound) return Status::Ok();
+  RETURN_IF_ERROR(listed);
   std::vector<std::string> names;
-  for (std::filesystem::directory_iterator it(f.clocksource_dir, ec), end; !ec && it != end;
-       it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    if (name.starts_with("clocksource")) names.push_back(std::move(name));
+  for (std::string& name : f.names) {
+    if (name.starts_with("clocksource")) names.push_back(name);
   }
-  if (ec == std::errc::no_such_file_or_directory) return Status::Ok();
-  if (ec) return Status::IOError(f.clocksource_dir + ": " + ec.message());
   std::sort(names.begin(), names.end());
   for (const std::string& name : names) {
     const std::string device = name.substr(std::string_view("clocksource").size());
     Files::Clocksource& files =
-        f.clocksources.try_emplace(name, f.clocksource_dir + "/" + name).first->second;
+        f.clocksources.try_emplace(name, f.clocksource_dir.path() + "/" + name).first->second;
     RETURN_IF_ERROR(files.available.Read(&f.buffer));
     for (std::string_view source : Fields(f.buffer)) {
       out->Add(Descs().clocksource_available,
@@ -524,19 +523,15 @@ Status HostProbe::CollectPressure(SampleSet* out) {
 
 Status HostProbe::CollectNetClass(SampleSet* out) {
   Files& f = *files_;
-  std::error_code ec;
+  RETURN_IF_ERROR(f.net_class_dir.List(&f.names));
   std::vector<std::string> devices;
-  for (std::filesystem::directory_iterator it(f.net_class_dir, ec), end; !ec && it != end;
-       it.increment(ec)) {
-    std::string name = it->path().filename().string();
+  for (const std::string& name : f.names) {
     // Skips plain files such as bonding_masters; devices are (links to)
     // directories. A device seen last round still is one.
-    std::error_code dir_ec;
-    if (f.net_devices.contains(name) || std::filesystem::is_directory(it->path(), dir_ec)) {
-      devices.push_back(std::move(name));
+    if (f.net_devices.contains(name) || f.net_class_dir.IsDirectory(name)) {
+      devices.push_back(name);
     }
   }
-  if (ec) return Status::IOError(f.net_class_dir + ": " + ec.message());
   std::sort(devices.begin(), devices.end());
   // Interfaces that went away close their files.
   std::erase_if(f.net_devices, [&](const auto& entry) {
@@ -544,7 +539,7 @@ Status HostProbe::CollectNetClass(SampleSet* out) {
   });
   for (const std::string& device : devices) {
     Files::NetDevice& files =
-        f.net_devices.try_emplace(device, f.net_class_dir + "/" + device).first->second;
+        f.net_devices.try_emplace(device, f.net_class_dir.path() + "/" + device).first->second;
     // An attribute that cannot be read (duplex of lo gives EINVAL) is empty,
     // which drops its label, and an unreadable operstate counts as not up,
     // as in node_exporter.

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -727,6 +728,27 @@ TEST(KernelFileTest, AnAttributeWithoutAValueStaysOpen) {
   EXPECT_EQ(open_files(), before + 1);
   EXPECT_FALSE(file.Read(&contents).ok());
   EXPECT_EQ(open_files(), before + 1);
+}
+
+TEST(KernelDirTest, EachListingSeesTheCurrentEntries) {
+  ScratchHost host;
+  internal::KernelDir dir(host.paths().sys + "/class/vitals");
+  std::vector<std::string> names = {"stale"};
+  EXPECT_EQ(dir.List(&names).code(), Status::Code::kNotFound);
+  EXPECT_TRUE(names.empty());
+  host.Write("sys/class/vitals/a/x", "1\n");
+  ASSERT_TRUE(dir.List(&names).ok());
+  EXPECT_EQ(names, std::vector<std::string>{"a"});
+  EXPECT_TRUE(dir.IsDirectory("a"));
+  host.Write("sys/class/vitals/b", "not a directory\n");
+  ASSERT_TRUE(dir.List(&names).ok());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"a", "b"}));
+  EXPECT_FALSE(dir.IsDirectory("b"));
+  EXPECT_FALSE(dir.IsDirectory("gone"));
+  std::filesystem::remove_all(host.paths().sys + "/class/vitals/a");
+  ASSERT_TRUE(dir.List(&names).ok());
+  EXPECT_EQ(names, std::vector<std::string>{"b"});
 }
 
 TEST(HostProbeOpenFilesTest, EachRoundSeesTheCurrentContents) {
